@@ -1,0 +1,108 @@
+"""dnt-forms: shared forms generated from schemas, republished with Datasette."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFProtect
+
+from .config import DEFAULTS, instance_path, write_instance_config
+from .db import db, engine_options
+
+__all__ = ["create_app", "create_wsgi_app"]
+
+csrf = CSRFProtect()
+logger = logging.getLogger(__name__)
+
+ERROR_PAGES = {
+    400: ("Requête incorrecte", "La demande envoyée n'a pas pu être lue."),
+    403: ("Accès refusé", "Votre compte ne permet pas d'ouvrir cette page."),
+    404: ("Page introuvable", "Cette adresse ne correspond à aucune page. "
+          "Vérifiez-la ou revenez à la liste des formulaires."),
+    405: ("Méthode non permise", "Cette page ne s'utilise pas ainsi."),
+    409: ("Conflit", "Cette action n'est plus possible : la donnée a changé."),
+    413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille permise."),
+    500: ("Erreur interne", "Une erreur inattendue est survenue ; elle est "
+          "enregistrée. Vos données déjà enregistrées ne sont pas perdues."),
+}
+
+
+def create_app(test_config: dict | None = None, instance: Path | None = None) -> Flask:
+    """Build the Flask app on an instance folder, creating it if needed."""
+    folder = Path(instance) if instance else instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    write_instance_config(folder)
+
+    app = Flask(__name__, instance_path=str(folder), instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{folder / 'private.db'}"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options()
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config:
+        app.config.update(test_config)
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["DNT_HTTPS"])
+    app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["DNT_HTTPS"] else "http"
+
+    app.json.ensure_ascii = False
+    db.init_app(app)
+    csrf.init_app(app)
+
+    from . import models  # noqa: F401  (tables must be known before create_all)
+    from .publish import PublicStore
+
+    with app.app_context():
+        db.create_all()
+    store = PublicStore(folder / "public.db")
+    store.ensure_catalogue()
+    app.extensions["dnt_public"] = store
+
+    _register_blueprints(app)
+    _register_error_pages(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .views import bp as views_bp
+    from .views.auth import bp as auth_bp
+
+    # The API authenticates each call with a bearer token, never a cookie,
+    # so a cross-site request cannot ride on a session: no CSRF token there.
+    csrf.exempt(api_bp)
+    app.register_blueprint(views_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    def render_error(exc):
+        code = exc.code if isinstance(exc, HTTPException) else 500
+        if code == 500:
+            logger.exception("failure on %s %s", request.method, request.path)
+        title, text = ERROR_PAGES.get(code, ("Erreur", str(exc)))
+        return (
+            render_template("error.html", code=code, heading=title, text=text),
+            code,
+        )
+
+    for code in ERROR_PAGES:
+        app.register_error_handler(code, render_error)
+
+
+def create_wsgi_app(instance: Path | None = None):
+    """Flask and Datasette on one WSGI callable, for gunicorn."""
+    from .datasette_mount import Dispatcher, make_datasette
+
+    app = create_app(instance=instance)
+    datasette = make_datasette(
+        Path(app.instance_path) / "public.db",
+        secret=app.config["SECRET_KEY"],
+        sql_time_limit_ms=app.config["DNT_SQL_TIME_LIMIT_MS"],
+    )
+    return Dispatcher(app, datasette)

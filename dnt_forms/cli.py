@@ -1,0 +1,302 @@
+"""The `dnt-forms` command line (see INTERFACE.md)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from .config import instance_path, schemas_path
+from .errors import DntFormsError, InvalidSchemaError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ADMIN_EMAIL = "admin@localhost"
+
+
+def _app():
+    from . import create_app
+
+    return create_app()
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Journal détaillé.")
+def main(verbose: bool) -> None:
+    """dnt-forms : formulaires partagés, saisis une fois, réutilisés partout."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command("init")
+def init_command() -> None:
+    """Crée l'instance (bases, configuration, clé secrète) si elle manque."""
+    app = _app()
+    click.echo(f"Instance prête : {app.instance_path}")
+
+
+def _valid_org_code(code: str) -> bool:
+    if re.fullmatch(r"(\d{2}|2[AB])\d{3}", code):
+        return True
+    if not re.fullmatch(r"\d{9}", code):
+        return False
+    # SIREN numbers carry a Luhn check digit.
+    total = 0
+    for i, char in enumerate(reversed(code)):
+        digit = int(char) * (2 if i % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+@main.group("org")
+def org_group() -> None:
+    """Organisations (communes, intercommunalités, départements…)."""
+
+
+@org_group.command("create")
+@click.argument("code")
+@click.argument("name")
+def org_create_command(code: str, name: str) -> None:
+    """Crée une organisation identifiée par son SIREN ou son code INSEE."""
+    from .auth import find_org
+    from .db import db
+    from .models import Organisation
+
+    code = code.strip().upper()
+    if not _valid_org_code(code):
+        _fail(
+            f"Code « {code} » invalide : un SIREN de 9 chiffres (clé de contrôle "
+            "comprise) ou un code INSEE de commune de 5 caractères (ex. 75056, 2A004)."
+        )
+    app = _app()
+    with app.app_context():
+        if find_org(code):
+            _fail(f"L'organisation {code} existe déjà.")
+        db.session.add(Organisation(code=code, name=name.strip()))
+        db.session.commit()
+    click.echo(f"Organisation {code} créée : {name}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Comptes des agents, gestionnaires et administrateurs."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "manager", "agent"]), required=True)
+@click.option("--org", "org_code", help="Code de l'organisation du compte.")
+@click.option("--forms", help="Formulaires gérés (gestionnaire), séparés par des virgules.")
+@click.option("--password-stdin", is_flag=True, help="Lit le mot de passe sur l'entrée standard.")
+def user_create_command(email, role, org_code, forms, password_stdin) -> None:
+    """Crée un compte ; sans mot de passe, affiche un lien à usage unique."""
+    from .auth import create_user, find_org, find_user, make_one_time_link, password_problem
+
+    email = email.strip().lower()
+    if "@" not in email:
+        _fail(f"Adresse « {email} » invalide : il manque « @ ».")
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        problem = password_problem(password)
+        if problem:
+            _fail(problem)
+
+    app = _app()
+    with app.app_context():
+        if find_user(email):
+            _fail(f"Le compte {email} existe déjà.")
+        org = None
+        if org_code:
+            org = find_org(org_code.strip().upper())
+            if org is None:
+                _fail(f"Organisation {org_code} inconnue : créez-la avec "
+                      f"« dnt-forms org create {org_code} NOM ».")
+        user = create_user(email, role, org, password, _split(forms))
+        click.echo(f"Compte {email} créé ({role}).")
+        if password is None:
+            token = make_one_time_link(user)
+            click.echo("Lien à usage unique pour choisir le mot de passe :")
+            click.echo(_link(token))
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _link(token: str, base: str | None = None) -> str:
+    base = base or "http://127.0.0.1:8000"
+    return f"{base}/connexion/lien/{token}"
+
+
+@main.group("token")
+def token_group() -> None:
+    """Jetons de l'API JSON."""
+
+
+@token_group.command("create")
+@click.argument("email")
+@click.option("--scope", type=click.Choice(["read", "write"]), default="write")
+@click.option("--forms", help="Limite le jeton à ces formulaires (virgules).")
+def token_create_command(email, scope, forms) -> None:
+    """Crée un jeton d'API, affiché seul sur la dernière ligne."""
+    from .auth import create_token, find_user
+
+    app = _app()
+    with app.app_context():
+        user = find_user(email)
+        if user is None:
+            _fail(f"Aucun compte {email}.")
+        token = create_token(user, scope, _split(forms))
+    click.echo(f"Jeton ({scope}) pour {email}, à garder secret : il ne sera plus affiché.")
+    click.echo(token)
+
+
+@token_group.command("revoke")
+@click.argument("email")
+def token_revoke_command(email) -> None:
+    """Révoque tous les jetons d'un compte."""
+    from .auth import find_user, revoke_tokens
+
+    app = _app()
+    with app.app_context():
+        user = find_user(email)
+        if user is None:
+            _fail(f"Aucun compte {email}.")
+        count = revoke_tokens(user)
+    click.echo(f"{count} jeton(s) révoqué(s) pour {email}.")
+
+
+@main.group("schema")
+def schema_group() -> None:
+    """Schémas des formulaires : vérifier, importer, publier, clore."""
+
+
+def _print_warnings(warnings) -> None:
+    for warning in warnings:
+        click.echo(f"avertissement : {warning}")
+
+
+def _print_problems(exc: InvalidSchemaError) -> None:
+    _print_warnings(exc.warnings)
+    click.echo(f"Schéma refusé : {len(exc.problems)} problème(s).", err=True)
+    for problem in exc.problems:
+        click.echo(f"erreur : {problem}", err=True)
+
+
+@schema_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def schema_check_command(file) -> None:
+    """Vérifie un schéma ; code 1 et la liste des problèmes s'il est refusé."""
+    from .schemas import load_file
+
+    try:
+        loaded = load_file(file)
+    except InvalidSchemaError as exc:
+        _print_problems(exc)
+        sys.exit(1)
+    _print_warnings(loaded.warnings)
+    kind = "Table Schema" if loaded.kind == "tableschema" else "JSON Schema"
+    click.echo(f"Schéma valide ({kind}), {len(loaded.warnings)} avertissement(s).")
+
+
+@schema_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--slug", help="Identifiant du formulaire.")
+@click.option("--draft", is_flag=True, help="Importe comme brouillon, sans publier.")
+def schema_import_command(file, slug, draft) -> None:
+    """Installe un JSON Schema ou un Table Schema comme nouvelle version."""
+    from .publish import sync_form
+    from .schemas import load_file
+    from .schemas.versions import install
+
+    try:
+        loaded = load_file(file)
+        slug = loaded.slug(stem=Path(file).stem, explicit=slug)
+        app = _app()
+        with app.app_context():
+            installed = install(loaded, slug, draft=draft, origin=str(file))
+            sync_form(app.extensions["dnt_public"], installed.form)
+    except InvalidSchemaError as exc:
+        _print_problems(exc)
+        sys.exit(1)
+    _print_warnings(loaded.warnings)
+    state = "brouillon" if draft else "publié"
+    outcome = "installé" if installed.changed else "inchangé"
+    click.echo(f"Formulaire {outcome}, version {installed.version.number} ({state}) :")
+    click.echo(slug)
+
+
+@schema_group.command("publish")
+@click.argument("slug")
+def schema_publish_command(slug) -> None:
+    """Publie la dernière version brouillon d'un formulaire."""
+    from .publish import sync_form
+    from .schemas.versions import get_form, publish_latest
+
+    app = _app()
+    with app.app_context():
+        try:
+            version = publish_latest(slug)
+            sync_form(app.extensions["dnt_public"], get_form(slug))
+        except DntFormsError as exc:
+            _fail(str(exc))
+    click.echo(f"{slug} : version {version.number} publiée.")
+
+
+@schema_group.command("close")
+@click.argument("slug")
+def schema_close_command(slug) -> None:
+    """Clôt un formulaire : plus de nouvelles entrées, données toujours publiées."""
+    from .publish import sync_form
+    from .schemas.versions import close
+
+    app = _app()
+    with app.app_context():
+        try:
+            form = close(slug)
+            sync_form(app.extensions["dnt_public"], form)
+        except DntFormsError as exc:
+            _fail(str(exc))
+    click.echo(f"{slug} : clos aux nouvelles entrées.")
+
+
+@main.command("publish")
+@click.option("--rebuild", is_flag=True, required=True, help="Reconstruit public.db.")
+def publish_command(rebuild) -> None:
+    """Reconstruit public.db depuis la base de référence."""
+    from .publish import sync_all
+
+    app = _app()
+    with app.app_context():
+        count = sync_all(app.extensions["dnt_public"], rebuild=True)
+    click.echo(f"public.db reconstruite : {count} formulaire(s).")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve_command(host, port, workers) -> None:
+    """Lance le service (formulaires, API et Datasette) sur un seul port."""
+    from .serve import prepare, run_gunicorn
+
+    logging.getLogger("dnt_forms").setLevel(logging.INFO)
+    base = f"http://{host}:{port}"
+    for line in prepare(base):
+        click.echo(line)
+    click.echo(f"Service sur {base}/ — données publiées sur {base}/data/ (Ctrl-C pour arrêter)")
+    run_gunicorn(host, port, workers)
+
+
+if __name__ == "__main__":
+    main()

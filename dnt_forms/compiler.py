@@ -1,0 +1,210 @@
+"""Compile a canonical form schema into field specs.
+
+Plain Python with no Flask: the HTML form, the validator, the projection
+into public.db and the exports all read the same specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .schemas.check import is_nullable, scalar_type
+
+NO_PURPOSE = "finalité non renseignée"
+
+# SQLite column type of each JSON type (INTERFACE.md's type table).
+SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
+# Up to this many choices show as radio buttons, more as a select.
+RADIO_MAX = 5
+TEXTAREA_MIN_LENGTH = 200
+
+
+@dataclass
+class Choice:
+    value: object
+    label: str
+
+
+@dataclass
+class FieldSpec:
+    """Everything the service needs to know about one field."""
+
+    name: str
+    title: str
+    purpose: str | None
+    widget: str
+    json_type: str
+    required: bool = False
+    nullable: bool = False
+    published: bool = True
+    choices: list[Choice] = field(default_factory=list)
+    default: object = None
+    examples: list[str] = field(default_factory=list)
+    item_type: str | None = None
+    unique: bool = False
+    ref: dict | None = None
+    prop: dict = field(default_factory=dict)
+    position: int = 0
+
+    @property
+    def column(self) -> str:
+        return self.name
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES.get(self.json_type, "TEXT")
+
+    @property
+    def purpose_text(self) -> str:
+        return self.purpose or NO_PURPOSE
+
+    @property
+    def html_id(self) -> str:
+        return f"champ-{self.position}"
+
+    @property
+    def tableschema(self) -> dict:
+        return self.prop.get("x-tableschema") or {}
+
+    def hint(self) -> str | None:
+        """What the agent should type, from format, bounds and examples."""
+        parts = []
+        fmt_hint = FORMAT_HINTS.get(self.widget)
+        if fmt_hint:
+            parts.append(fmt_hint)
+        bounds = _bounds_hint(self.prop)
+        if bounds:
+            parts.append(bounds)
+        if self.examples:
+            shown = ", ".join(f"« {e} »" for e in self.examples[:3])
+            parts.append(f"Exemple : {shown}.")
+        return " ".join(parts) or None
+
+
+FORMAT_HINTS = {
+    "date": "Date au format JJ/MM/AAAA.",
+    "datetime": "Date et heure.",
+    "time": "Heure au format HH:MM.",
+    "email": "Adresse électronique, par exemple nom@commune.fr.",
+    "url": "Adresse web complète, commençant par https://.",
+    "number": "Nombre ; la virgule décimale est acceptée.",
+    "year": "Année sur quatre chiffres.",
+    "geopoint": "Longitude et latitude en degrés décimaux (WGS 84).",
+    "lines": "Une valeur par ligne.",
+}
+
+
+def _bounds_hint(prop: dict) -> str | None:
+    parts = []
+    if "minimum" in prop:
+        parts.append(f"au moins {prop['minimum']}")
+    if "exclusiveMinimum" in prop:
+        parts.append(f"plus de {prop['exclusiveMinimum']}")
+    if "maximum" in prop:
+        parts.append(f"au plus {prop['maximum']}")
+    if "exclusiveMaximum" in prop:
+        parts.append(f"moins de {prop['exclusiveMaximum']}")
+    if "maxLength" in prop:
+        parts.append(f"{prop['maxLength']} caractères au plus")
+    if not parts:
+        return None
+    return "Valeur : " + ", ".join(parts) + "."
+
+
+def compile_schema(schema: dict) -> list[FieldSpec]:
+    """The field specs of a form schema, in the schema's order."""
+    required = set(schema.get("required", []))
+    unique_key = schema.get("x-unique") or []
+    specs = []
+    for position, (name, prop) in enumerate(schema.get("properties", {}).items()):
+        spec = _compile_property(name, prop, name in required)
+        spec.position = position
+        spec.unique = bool(prop.get("x-unique")) or (
+            len(unique_key) == 1 and unique_key[0] == name
+        )
+        specs.append(spec)
+    return specs
+
+
+def _compile_property(name: str, prop: dict, required: bool) -> FieldSpec:
+    json_type = scalar_type(prop) or "string"
+    widget, item_type = _widget(prop, json_type)
+    choices = _choices(prop, widget)
+    if widget == "select" and len(choices) <= RADIO_MAX:
+        widget = "radio"
+
+    published = not (
+        prop.get("x-publish") is False
+        or prop.get("writeOnly") is True
+        or prop.get("format") == "password"
+    )
+    examples = [str(e) for e in prop.get("examples", []) if e is not None]
+    return FieldSpec(
+        name=name,
+        title=prop.get("title") or name,
+        purpose=prop.get("x-purpose") or prop.get("description") or None,
+        widget=widget,
+        json_type=json_type,
+        required=required,
+        nullable=is_nullable(prop),
+        published=published,
+        choices=choices,
+        default=prop.get("default"),
+        examples=examples,
+        item_type=item_type,
+        ref=prop.get("x-ref"),
+        prop=prop,
+    )
+
+
+def _widget(prop: dict, json_type: str) -> tuple[str, str | None]:
+    x_type = prop.get("x-type")
+    if x_type == "geopoint":
+        return "geopoint", "number"
+    if x_type == "json":
+        return "json", None
+    if x_type == "year":
+        return "year", None
+
+    if json_type == "array":
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        item_type = scalar_type(items) if items else None
+        if items and "enum" in items:
+            return "checkboxes", item_type
+        if item_type is None:
+            return "json", None
+        # TODO: arrays of free values use one textarea line per value; the
+        # repeated inputs with add/remove buttons come with list support.
+        return "lines", item_type
+    if "enum" in prop and json_type != "boolean":
+        return "select", None
+    if json_type in ("integer", "number", "boolean"):
+        return json_type, None
+
+    fmt = prop.get("format")
+    widget = {
+        "date": "date",
+        "date-time": "datetime",
+        "time": "time",
+        "email": "email",
+        "uri": "url",
+        "password": "password",
+    }.get(fmt)
+    if widget:
+        return widget, None
+    if prop.get("x-widget") == "textarea" or (
+        prop.get("maxLength", 0) > TEXTAREA_MIN_LENGTH
+    ):
+        return "textarea", None
+    return "text", None
+
+
+def _choices(prop: dict, widget: str) -> list[Choice]:
+    if widget == "checkboxes":
+        values = prop["items"]["enum"]
+    elif widget in ("select", "radio"):
+        values = prop.get("enum", [])
+    else:
+        return []
+    labels = prop.get("x-enum-labels") or {}
+    return [Choice(v, str(labels.get(str(v), v))) for v in values if v is not None]

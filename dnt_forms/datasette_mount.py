@@ -1,0 +1,175 @@
+"""Datasette, read-only over public.db, mounted at /data/ in the same process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from a2wsgi import ASGIMiddleware
+from datasette import hookimpl
+from datasette.app import Datasette
+from datasette.plugins import pm
+
+from .publish import FIELDS_TABLE, FORMS_TABLE
+
+logger = logging.getLogger(__name__)
+
+BASE_URL = "/data/"
+
+
+class CatalogueMetadata:
+    """Datasette metadata read from the catalogue tables of public.db.
+
+    Every worker reads it from the file, so a form imported through one
+    worker gets its descriptions in all of them without a restart.
+    """
+
+    def __init__(self, path: Path, defaults: dict):
+        self.path = Path(path)
+        self.defaults = defaults
+        self._conn = None
+        self._pid = None
+        self._version = None
+        self._metadata: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> dict:
+        with self._lock:
+            try:
+                conn = self._connection()
+                # data_version changes whenever another connection commits.
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._version or not self._metadata:
+                    self._metadata = self._read(conn)
+                    self._version = version
+            except sqlite3.Error:
+                logger.exception("could not read the catalogue of %s", self.path)
+            return self._metadata
+
+    def _connection(self):
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+            )
+            self._pid = os.getpid()
+        return self._conn
+
+    def _read(self, conn) -> dict:
+        tables: dict = {
+            FORMS_TABLE: {
+                "title": "Catalogue des formulaires",
+                "description": "Chaque formulaire publié, sa licence et sa source.",
+            },
+            FIELDS_TABLE: {
+                "title": "Catalogue des champs",
+                "description": "Chaque champ publié et sa finalité : pourquoi il est "
+                "demandé et qui le réutilise.",
+            },
+        }
+        names = {r[0] for r in conn.execute("select name from sqlite_master")}
+        if FORMS_TABLE not in names or FIELDS_TABLE not in names:
+            return self._wrap(tables)
+
+        for row in conn.execute(
+            f"select formulaire, titre, description, licence, licence_url, source, "
+            f"source_url from {FORMS_TABLE}"
+        ):
+            slug, title, description, license_, license_url, source, source_url = row
+            table = {"title": title, "description": description, "columns": {}}
+            for key, value in (
+                ("license", license_),
+                ("license_url", license_url),
+                ("source", source),
+                ("source_url", source_url),
+            ):
+                if value:
+                    table[key] = value
+            tables[slug] = table
+
+        for slug, column, purpose in conn.execute(
+            f"select formulaire, champ, finalite from {FIELDS_TABLE}"
+        ):
+            if slug in tables:
+                tables[slug]["columns"][column] = purpose
+        for table in tables.values():
+            if "columns" in table:
+                table["columns"].update(RESERVED_DESCRIPTIONS)
+        return self._wrap(tables)
+
+    def _wrap(self, tables: dict) -> dict:
+        return {"databases": {"public": {"tables": tables}}}
+
+
+RESERVED_DESCRIPTIONS = {
+    "_id": "Identifiant de l'entrée (le même que dans l'API).",
+    "_revision": "Numéro de révision de l'entrée, augmenté à chaque modification.",
+    "_form_version": "Version du formulaire sous laquelle l'entrée a été validée.",
+    "_state": "État de l'entrée : submitted (déposée) ou to_complete (à compléter).",
+    "_organisation": "Code SIREN ou INSEE de l'organisation qui a produit l'entrée.",
+    "_created_at": "Date et heure de création (UTC).",
+    "_updated_at": "Date et heure de dernière modification (UTC).",
+}
+
+
+class _Plugin:
+    def __init__(self, catalogue: CatalogueMetadata):
+        self.catalogue = catalogue
+        self.datasette = None
+        # Datasette lists plugins by module name.
+        self.__name__ = "dnt_forms.datasette_mount"
+
+    @hookimpl
+    def get_metadata(self, datasette, key, database, table):
+        # Datasette's plugin manager is global to the process: answer only
+        # for our own instance.
+        if datasette is not self.datasette:
+            return {}
+        return self.catalogue.get()
+
+
+def make_datasette(public_path: Path, secret: str, sql_time_limit_ms: int) -> Datasette:
+    metadata = {
+        "title": "dnt-forms : données publiées",
+        "description": "Entrées des formulaires partagés, publiées en lecture seule "
+        "pour être réutilisées au lieu d'être redemandées.",
+        "license": "Licence Ouverte 2.0",
+        "license_url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+    }
+    ds = Datasette(
+        files=[str(public_path)],
+        metadata=metadata,
+        secret=secret,
+        settings={
+            "base_url": BASE_URL,
+            "sql_time_limit_ms": sql_time_limit_ms,
+            "max_returned_rows": 1000,
+            "default_page_size": 100,
+            "allow_download": True,
+            "num_sql_threads": 2,
+        },
+    )
+    plugin = _Plugin(CatalogueMetadata(public_path, metadata))
+    plugin.datasette = ds
+    pm.register(plugin, name=f"dnt-forms-catalogue-{id(ds)}")
+    return ds
+
+
+class Dispatcher:
+    """One WSGI app: Datasette under /data/, Flask for everything else."""
+
+    def __init__(self, flask_app, datasette: Datasette):
+        self.flask_app = flask_app
+        self.datasette = datasette
+        self.datasette_wsgi = ASGIMiddleware(datasette.app())
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == BASE_URL.rstrip("/"):
+            start_response("301 Moved Permanently", [("Location", BASE_URL)])
+            return [b""]
+        if path.startswith(BASE_URL):
+            return self.datasette_wsgi(environ, start_response)
+        return self.flask_app(environ, start_response)

@@ -1,0 +1,78 @@
+"""What every entry path shares: find the open form, store, then project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .compiler import FieldSpec
+from .db import db
+from .errors import SchemaNotFoundError
+from .models import Entry, Form, FormVersion, User
+from .schemas.versions import current_version, specs_of
+from .store import create_entry
+
+
+@dataclass
+class OpenForm:
+    form: Form
+    version: FormVersion
+    schema: dict
+    specs: list[FieldSpec]
+
+    @property
+    def title(self) -> str:
+        return self.schema.get("title") or self.form.slug
+
+    @property
+    def description(self) -> str:
+        return self.schema.get("x-purpose") or self.schema.get("description") or ""
+
+
+def open_form(slug: str, user: User | None, *, for_writing: bool = False) -> OpenForm:
+    """A form the user may use; drafts stay invisible to everyone but admins."""
+    form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
+    version = current_version(form) if form else None
+    if form is None or version is None:
+        raise SchemaNotFoundError(f"Aucun formulaire « {slug} ».")
+    if form.status == "draft" and not (user and user.is_admin):
+        raise SchemaNotFoundError(f"Aucun formulaire « {slug} ».")
+    return OpenForm(form, version, version.schema, specs_of(version))
+
+
+def listed_forms() -> list[OpenForm]:
+    forms = db.session.execute(
+        db.select(Form).filter(Form.status == "published").order_by(Form.slug)
+    ).scalars()
+    out = []
+    for form in forms:
+        version = current_version(form)
+        if version is not None:
+            out.append(OpenForm(form, version, version.schema, specs_of(version)))
+    return out
+
+
+def save_new_entry(opened: OpenForm, data: dict, user: User | None) -> Entry:
+    entry = create_entry(
+        opened.form,
+        opened.version.number,
+        opened.schema,
+        opened.specs,
+        data,
+        user,
+    )
+    publish_entry(opened, entry)
+    return entry
+
+
+def publish_entry(opened: OpenForm, entry: Entry) -> None:
+    """Project the entry into public.db, creating the form's table if needed."""
+    store = current_app.extensions["dnt_public"]
+    org_code = entry.organisation.code if entry.organisation else None
+    if not store.db[opened.form.slug].exists():
+        from .publish import sync_form
+
+        sync_form(store, opened.form)
+        return
+    store.project_entry(opened.form.slug, entry, opened.specs, org_code)

@@ -1,0 +1,62 @@
+"""Exceptions of dnt-forms: one root class, small subclasses."""
+
+from __future__ import annotations
+
+
+class DntFormsError(Exception):
+    """Root of every error raised on purpose by dnt-forms."""
+
+
+class SchemaProblem:
+    """One problem found in a schema: where (JSON Pointer) and what."""
+
+    def __init__(self, path: str, message: str, keyword: str | None = None):
+        self.path = path
+        self.message = message
+        self.keyword = keyword
+
+    def __str__(self) -> str:
+        where = self.path or "/"
+        return f"{where} : {self.message}"
+
+    def __repr__(self) -> str:
+        return f"SchemaProblem({self.path!r}, {self.message!r})"
+
+
+class InvalidSchemaError(DntFormsError):
+    """A form schema that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[SchemaProblem], warnings=None):
+        self.problems = problems
+        self.warnings = warnings or []
+        lines = "\n".join(f"- {p}" for p in problems)
+        super().__init__(f"Schéma refusé ({len(problems)} problème(s)) :\n{lines}")
+
+
+class SchemaNotFoundError(DntFormsError):
+    """No form with that slug."""
+
+
+class EntryNotFoundError(DntFormsError):
+    """No entry with that id, or not one the caller may see."""
+
+
+class EntryInvalidError(DntFormsError):
+    """An entry that fails validation; carries the errors by JSON Pointer."""
+
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} erreur(s) dans l'entrée")
+
+
+class DuplicateEntryError(DntFormsError):
+    """An entry whose natural key is already taken by another entry."""
+
+    def __init__(self, errors: list[dict], existing_id: int | None):
+        self.errors = errors
+        self.existing_id = existing_id
+        super().__init__("Une entrée avec la même clé existe déjà")
+
+
+class FormClosedError(DntFormsError):
+    """The form accepts no new entries."""

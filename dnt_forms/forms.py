@@ -1,0 +1,180 @@
+"""HTML forms from field specs: WTForms classes, French input, errors by field."""
+
+from __future__ import annotations
+
+import json
+
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField
+
+from . import french
+from .compiler import FieldSpec
+from .validation import error, validate_data
+
+TRUE_WORD, FALSE_WORD = "oui", "non"
+
+
+class MultiValueField(Field):
+    """Every value posted under one name (a group of checkboxes)."""
+
+    def process_formdata(self, valuelist):
+        self.data = [v for v in valuelist if v != ""]
+
+    def _value(self):
+        return self.data or []
+
+
+class EntryForm(FlaskForm):
+    """Base of generated forms; carries the CSRF token."""
+
+    class Meta:
+        csrf_field_name = "csrf_token"
+
+
+def build_form_class(specs: list[FieldSpec]) -> type[EntryForm]:
+    """A WTForms class with one field per input, named as INTERFACE.md says."""
+    attrs = {}
+    for spec in specs:
+        for attr, name, input_id in input_names(spec):
+            if spec.widget == "checkboxes":
+                attrs[attr] = MultiValueField(name=name, id=input_id, default=[])
+            else:
+                attrs[attr] = StringField(name=name, id=input_id)
+    return type("GeneratedEntryForm", (EntryForm,), attrs)
+
+
+def input_names(spec: FieldSpec) -> list[tuple[str, str, str]]:
+    """(attribute, HTML name, HTML id) of each input of a field."""
+    base = f"f{spec.position}"
+    if spec.widget == "geopoint":
+        return [
+            (f"{base}_lon", f"{spec.name}.lon", f"{spec.html_id}-lon"),
+            (f"{base}_lat", f"{spec.name}.lat", f"{spec.html_id}-lat"),
+        ]
+    return [(base, spec.name, spec.html_id)]
+
+
+def prefill(form: EntryForm, specs: list[FieldSpec], data: dict | None) -> None:
+    """Fill the inputs from stored data or, for a new entry, from defaults."""
+    for spec in specs:
+        value = data.get(spec.name) if data is not None else spec.default
+        if value is None:
+            continue
+        fields = [form[attr] for attr, _, _ in input_names(spec)]
+        if spec.widget == "geopoint" and isinstance(value, list) and len(value) == 2:
+            fields[0].data = french.format_number(value[0])
+            fields[1].data = french.format_number(value[1])
+        else:
+            fields[0].data = display_value(spec, value)
+
+
+def display_value(spec: FieldSpec, value):
+    if spec.widget == "checkboxes":
+        return [str(v) for v in value] if isinstance(value, list) else []
+    if spec.json_type == "boolean":
+        return TRUE_WORD if value else FALSE_WORD
+    if spec.widget == "number":
+        return french.format_number(value)
+    if spec.widget == "datetime" and isinstance(value, str):
+        return value[:16]
+    if spec.widget == "lines" and isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    if spec.widget == "json":
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def read_form(form: EntryForm, specs: list[FieldSpec], schema_json: str):
+    """(data, errors): the posted form read, converted and validated."""
+    data = {}
+    errors = []
+    for spec in specs:
+        raw = [form[attr].data for attr, _, _ in input_names(spec)]
+        try:
+            value = convert(spec, raw)
+        except french.InputError as exc:
+            errors.append(error([spec.name], spec, str(exc)))
+            continue
+        if value is not None:
+            data[spec.name] = value
+
+    # A field that could not be read already has its error; the schema's
+    # "required" on the same field would only repeat it.
+    unreadable = {e["field"] for e in errors}
+    for problem in validate_data(schema_json, data, specs):
+        if problem["field"] not in unreadable:
+            errors.append(problem)
+    return data, errors
+
+
+def convert(spec: FieldSpec, raw: list):
+    """The typed value of a field from its raw input(s); None when empty."""
+    if spec.widget == "checkboxes":
+        values = raw[0] or []
+        return [_choice_value(spec, v) for v in values] or None
+    if spec.widget == "geopoint":
+        lon, lat = ((r or "").strip() for r in raw)
+        if not lon and not lat:
+            return None
+        if not lon or not lat:
+            raise french.InputError("Indiquez la longitude et la latitude.")
+        return [french.parse_number(lon), french.parse_number(lat)]
+
+    text = raw[0]
+    if spec.json_type == "boolean":
+        if text in (None, ""):
+            # An unticked checkbox sends nothing: that answer is "no". A
+            # required boolean is a Oui/Non choice, where nothing means blank.
+            return None if spec.required else False
+        return text == TRUE_WORD
+    if text is None:
+        return None
+    text = text.replace("\r\n", "\n")
+    if spec.widget not in ("textarea", "lines") and not text.strip():
+        return None
+    if not text.strip():
+        return None
+    return _convert_text(spec, text)
+
+
+def _convert_text(spec: FieldSpec, text: str):
+    if spec.widget in ("select", "radio"):
+        return _choice_value(spec, text)
+    if spec.json_type == "integer":
+        return french.parse_integer(text)
+    if spec.json_type == "number":
+        return french.parse_number(text)
+    if spec.widget == "date":
+        return french.parse_date(text)
+    if spec.widget == "datetime":
+        return french.parse_datetime(text)
+    if spec.widget == "time":
+        return french.parse_time(text)
+    if spec.widget == "lines":
+        items = [line.strip() for line in text.split("\n") if line.strip()]
+        return [_typed_item(spec, item) for item in items]
+    if spec.widget == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise french.InputError("Doit être du JSON valide.") from None
+    if spec.widget in ("text", "email", "url"):
+        return text.strip()
+    return text
+
+
+def _typed_item(spec: FieldSpec, text: str):
+    if spec.item_type == "integer":
+        return french.parse_integer(text)
+    if spec.item_type == "number":
+        return french.parse_number(text)
+    return text
+
+
+def _choice_value(spec: FieldSpec, text: str):
+    # Choices are posted as text; the stored value is the schema's own value
+    # with its own type.
+    for choice in spec.choices:
+        if str(choice.value) == text:
+            return choice.value
+    return _typed_item(spec, text) if spec.json_type != "array" else text

@@ -1,0 +1,88 @@
+"""Read what people type in French: numbers, dates, times.
+
+Only for the HTML form and files: the JSON API stays strict.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from .validation import with_paris_offset
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+_FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class InputError(ValueError):
+    """A typed value that cannot be read; the message says what is expected."""
+
+
+def parse_number(text: str) -> float | int:
+    """`1 234,5`, `1234,5` and `1234.5` are all 1234.5."""
+    cleaned = _SPACES.sub("", text)
+    if not _NUMBER.match(cleaned):
+        raise InputError("Doit être un nombre, par exemple 1234,5.")
+    if "," in cleaned and "." in cleaned:
+        raise InputError("Utilisez soit la virgule soit le point comme séparateur décimal.")
+    value = float(cleaned.replace(",", "."))
+    return value
+
+
+def parse_integer(text: str) -> int:
+    cleaned = _SPACES.sub("", text)
+    if not re.match(r"^[+-]?\d+$", cleaned):
+        raise InputError("Doit être un nombre entier, sans virgule, par exemple 12.")
+    return int(cleaned)
+
+
+def parse_date(text: str) -> str:
+    """An ISO date from `12/03/2025` (day first, always) or `2025-03-12`."""
+    text = text.strip()
+    match = _FR_DATE.match(text)
+    try:
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day).isoformat()
+        if _ISO_DATE.match(text):
+            return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    raise InputError("Doit être une date valide au format JJ/MM/AAAA, par exemple 12/03/2025.")
+
+
+def parse_datetime(text: str) -> str:
+    """A date-time from the browser's datetime-local (or `12/03/2025 10:00`)."""
+    text = text.strip()
+    match = re.match(r"^(\d{1,2}/\d{1,2}/\d{4})[ T](\d{1,2}:\d{2}(:\d{2})?)$", text)
+    if match:
+        text = f"{parse_date(match[1])}T{match[2]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            "Doit être une date et une heure, par exemple 12/03/2025 10:00."
+        ) from None
+    return with_paris_offset(parsed.isoformat()) if parsed.tzinfo is None else (
+        parsed.isoformat()
+    )
+
+
+def parse_time(text: str) -> str:
+    text = text.strip().replace("h", ":").replace("H", ":")
+    match = re.match(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", text)
+    if not match:
+        raise InputError("Doit être une heure, par exemple 10:30.")
+    hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise InputError("Doit être une heure qui existe, par exemple 10:30.")
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+
+
+def format_number(value) -> str:
+    """A number as a French agent reads it back in the form (decimal comma)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).replace(".", ",")

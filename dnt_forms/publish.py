@@ -1,0 +1,326 @@
+"""The published projection: public.db, one typed table per form.
+
+public.db is derived from the private store and never written elsewhere:
+it can be repaired or rebuilt at any time, and drafts, withdrawn entries
+and unpublished fields never reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import sqlite_utils
+
+from .compiler import FieldSpec
+from .models import PUBLISHED_STATES, Entry
+
+logger = logging.getLogger(__name__)
+
+FORMS_TABLE = "_formulaires"
+FIELDS_TABLE = "_champs"
+RESERVED_COLUMNS = {
+    "_id": int,
+    "_revision": int,
+    "_form_version": int,
+    "_state": str,
+    "_organisation": str,
+    "_created_at": str,
+    "_updated_at": str,
+}
+PY_TYPES = {"INTEGER": int, "REAL": float, "TEXT": str}
+
+
+class PublicStore:
+    """One long-lived connection to public.db per worker process."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._pid: int | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        # A connection must not cross a fork: gunicorn workers each open
+        # their own.
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = sqlite3.connect(
+                self.path, timeout=10, check_same_thread=False, isolation_level=None
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._pid = os.getpid()
+        return sqlite_utils.Database(self._conn)
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
+
+    def ensure_catalogue(self) -> None:
+        db = self.db
+        if FORMS_TABLE not in db.table_names():
+            db[FORMS_TABLE].create(
+                {
+                    "formulaire": str,
+                    "titre": str,
+                    "description": str,
+                    "version": int,
+                    "statut": str,
+                    "licence": str,
+                    "licence_url": str,
+                    "source": str,
+                    "source_url": str,
+                },
+                pk="formulaire",
+            )
+        if FIELDS_TABLE not in db.table_names():
+            db[FIELDS_TABLE].create(
+                {
+                    "formulaire": str,
+                    "champ": str,
+                    "titre": str,
+                    "finalite": str,
+                    "type": str,
+                    "obligatoire": int,
+                    "position": int,
+                },
+                pk=("formulaire", "champ"),
+            )
+
+    def project_form(self, form_info: dict, specs: list[FieldSpec], entries) -> None:
+        """Make the form's table match its schema and its entries, in one go.
+
+        Rows whose revision is already there are left alone, so this both
+        repairs (at start) and rebuilds (after a schema change) cheaply.
+        """
+        slug = form_info["slug"]
+        with self._lock:
+            db = self.db
+            self.ensure_catalogue()
+            with immediate(db):
+                recreated = self._ensure_table(db, slug, specs, form_info)
+                self._write_catalogue(db, form_info, specs)
+                present = {}
+                if not recreated:
+                    present = {
+                        row[0]: row[1]
+                        for row in db.execute(
+                            f"select _id, _revision from {_q(slug)}"
+                        ).fetchall()
+                    }
+                wanted = set()
+                for entry in entries:
+                    if entry.state not in PUBLISHED_STATES:
+                        continue
+                    wanted.add(entry.id)
+                    if present.get(entry.id) == entry.revision:
+                        continue
+                    db[slug].insert(
+                        public_row(entry, specs, form_info["org_codes"]), replace=True
+                    )
+                stale = [i for i in present if i not in wanted]
+                for entry_id in stale:
+                    db[slug].delete(entry_id)
+        logger.info("projected form %s (%s entries)", slug, len(wanted))
+
+    def project_entry(self, slug: str, entry: Entry, specs, org_code: str | None) -> None:
+        """Publish (or unpublish) one entry right after it was written."""
+        with self._lock:
+            db = self.db
+            with immediate(db):
+                if entry.state in PUBLISHED_STATES:
+                    row = public_row(entry, specs, {entry.organisation_id: org_code})
+                    db[slug].insert(row, replace=True)
+                else:
+                    db.execute(f"delete from {_q(slug)} where _id = ?", [entry.id])
+
+    def _ensure_table(self, db, slug: str, specs, form_info: dict) -> bool:
+        """Create or reshape the table; True when it was (re)created empty."""
+        columns = expected_columns(specs)
+        table = db[slug]
+        if table.exists():
+            current = {c.name: c.type.upper() for c in table.columns}
+            wanted = {
+                name: {int: "INTEGER", float: "REAL", str: "TEXT"}[kind]
+                for name, kind in columns.items()
+            }
+            if current == wanted and list(current) == list(wanted):
+                return False
+            # The schema changed: the table is derived data, so it is
+            # rebuilt from the private store rather than migrated in place.
+            logger.info("public table %s reshaped for a new schema", slug)
+            table.drop()
+        foreign_keys = _foreign_keys(db, specs)
+        db[slug].create(columns, pk="_id", foreign_keys=foreign_keys)
+        return True
+
+    def _write_catalogue(self, db, form_info: dict, specs) -> None:
+        slug = form_info["slug"]
+        db[FORMS_TABLE].insert(
+            {
+                "formulaire": slug,
+                "titre": form_info["title"],
+                "description": form_info["description"],
+                "version": form_info["version"],
+                "statut": form_info["status"],
+                "licence": form_info["license"],
+                "licence_url": form_info["license_url"],
+                "source": form_info["source"],
+                "source_url": form_info["source_url"],
+            },
+            replace=True,
+        )
+        db.execute(f"delete from {_q(FIELDS_TABLE)} where formulaire = ?", [slug])
+        db[FIELDS_TABLE].insert_all(
+            (
+                {
+                    "formulaire": slug,
+                    "champ": spec.column,
+                    "titre": spec.title,
+                    "finalite": spec.purpose_text,
+                    "type": spec.json_type,
+                    "obligatoire": int(spec.required),
+                    "position": spec.position,
+                }
+                for spec in specs
+                if spec.published
+            ),
+        )
+
+    def drop_all(self) -> None:
+        """Empty public.db (tables only: the file stays, Datasette keeps it open)."""
+        with self._lock:
+            db = self.db
+            with immediate(db):
+                for name in db.table_names():
+                    db[name].drop()
+
+
+@contextlib.contextmanager
+def immediate(db: sqlite_utils.Database):
+    """One write transaction, taking the write lock at once.
+
+    BEGIN IMMEDIATE makes a second worker wait on the busy timeout instead
+    of failing when it upgrades a read lock; sqlite-utils calls made inside
+    nest as savepoints.
+    """
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def expected_columns(specs: list[FieldSpec]) -> dict:
+    columns = dict(RESERVED_COLUMNS)
+    for spec in specs:
+        if spec.published:
+            columns[spec.column] = PY_TYPES[spec.sql_type]
+    return columns
+
+
+def _foreign_keys(db, specs) -> list:
+    keys = []
+    for spec in specs:
+        if spec.published and spec.ref and db[spec.ref["form"]].exists():
+            keys.append((spec.column, spec.ref["form"], "_id"))
+    return keys
+
+
+def public_row(entry: Entry, specs: list[FieldSpec], org_codes: dict) -> dict:
+    """An entry in the representation of INTERFACE.md's type table."""
+    data = entry.data
+    row = {
+        "_id": entry.id,
+        "_revision": entry.revision,
+        "_form_version": entry.form_version,
+        "_state": entry.state,
+        "_organisation": org_codes.get(entry.organisation_id),
+        "_created_at": entry.created_at.isoformat(),
+        "_updated_at": entry.updated_at.isoformat(),
+    }
+    for spec in specs:
+        if spec.published:
+            row[spec.column] = to_column(spec, data.get(spec.name))
+    return row
+
+
+def to_column(spec: FieldSpec, value):
+    if value is None:
+        return None
+    if spec.json_type == "boolean":
+        return int(bool(value))
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def form_info(form, version, org_codes: dict) -> dict:
+    """What the catalogue and Datasette's metadata say about a form."""
+    from flask import current_app
+
+    schema = version.schema
+    license_ = schema.get("x-license") or {}
+    if isinstance(license_, str):
+        license_ = {"title": license_}
+    source = schema.get("x-source") or {}
+    if isinstance(source, str):
+        source = {"title": source}
+    return {
+        "slug": form.slug,
+        "title": schema.get("title") or form.slug,
+        "description": schema.get("x-purpose") or schema.get("description") or "",
+        "version": version.number,
+        "status": form.status,
+        "license": license_.get("title") or current_app.config["DNT_DEFAULT_LICENSE"],
+        "license_url": license_.get("url")
+        or (
+            current_app.config["DNT_DEFAULT_LICENSE_URL"]
+            if not license_.get("title")
+            else ""
+        ),
+        "source": source.get("title") or "",
+        "source_url": source.get("url") or "",
+        "org_codes": org_codes,
+    }
+
+
+def sync_form(store: PublicStore, form) -> None:
+    """Bring a form's public table in line with the private store."""
+    from .db import db
+    from .models import Organisation
+    from .schemas.versions import current_version, specs_of
+
+    version = current_version(form)
+    if version is None:
+        return
+    org_codes = dict(db.session.execute(db.select(Organisation.id, Organisation.code)).all())
+    entries = db.session.execute(db.select(Entry).filter_by(form_id=form.id)).scalars()
+    store.project_form(form_info(form, version, org_codes), specs_of(version), entries)
+
+
+def sync_all(store: PublicStore, rebuild: bool = False) -> int:
+    """Repair (or, with rebuild, recreate) every form's projection."""
+    from .db import db
+    from .models import Form
+
+    if rebuild:
+        store.drop_all()
+    forms = db.session.execute(db.select(Form).order_by(Form.id)).scalars().all()
+    for form in forms:
+        sync_form(store, form)
+    return len(forms)

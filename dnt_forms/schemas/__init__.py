@@ -1,0 +1,99 @@
+"""Loading form schemas: JSON Schema or Table Schema, into one canonical form."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InvalidSchemaError, SchemaProblem
+from .check import check_json_schema
+from .naming import is_valid_slug, slugify
+from .tableschema import import_table_schema, looks_like_table_schema
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedSchema:
+    """A schema ready to become a form version."""
+
+    canonical: dict
+    kind: str
+    source_text: str
+    warnings: list[SchemaProblem] = field(default_factory=list)
+    # The Table Schema as the import repaired it (None for a JSON Schema).
+    tableschema: dict | None = None
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps(self.canonical, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def slug(self, stem: str | None = None, explicit: str | None = None) -> str:
+        """The slug: explicit, else the schema's name, title, then file stem."""
+        if explicit:
+            return explicit
+        candidates = [
+            (self.tableschema or {}).get("name"),
+            self.canonical.get("x-name"),
+            self.canonical.get("title"),
+            stem,
+        ]
+        for candidate in candidates:
+            if isinstance(candidate, str) and slugify(candidate):
+                return slugify(candidate)
+        raise InvalidSchemaError(
+            [SchemaProblem("", "impossible de tirer un identifiant : passez --slug")]
+        )
+
+
+def load_text(text: str) -> LoadedSchema:
+    """Parse and check a schema given as text; raise InvalidSchemaError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSchemaError(
+            [
+                SchemaProblem(
+                    "",
+                    f"JSON illisible ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}",
+                    "json",
+                )
+            ]
+        ) from None
+
+    if looks_like_table_schema(data):
+        canonical, warnings, repaired = import_table_schema(data)
+        warnings = warnings + check_json_schema(canonical)
+        return LoadedSchema(canonical, "tableschema", text, warnings, repaired)
+
+    warnings = check_json_schema(data)
+    return LoadedSchema(data, "jsonschema", text, warnings)
+
+
+def load_file(path: str | Path) -> LoadedSchema:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidSchemaError(
+            [SchemaProblem("", f"fichier illisible : {exc}", "file")]
+        ) from None
+    return load_text(text)
+
+
+def check_slug(slug: str) -> None:
+    if not is_valid_slug(slug):
+        raise InvalidSchemaError(
+            [
+                SchemaProblem(
+                    "",
+                    f"identifiant « {slug} » invalide : minuscules ASCII, chiffres et "
+                    "tirets, commençant par une lettre, 63 caractères au plus",
+                    "slug",
+                )
+            ]
+        )

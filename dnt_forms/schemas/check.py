@@ -1,0 +1,401 @@
+"""Check a JSON Schema against what the form compiler honours.
+
+Every problem is reported with its JSON Pointer and the keyword at fault;
+nothing the compiler does not act on is silently ignored: it is either
+refused or listed as a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from jsonschema import Draft7Validator, Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+
+from ..errors import InvalidSchemaError, SchemaProblem
+from .naming import field_name_problem
+
+logger = logging.getLogger(__name__)
+
+DRAFT_2020 = "https://json-schema.org/draft/2020-12/schema"
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+
+# Keywords that only a draft-07 schema uses: their presence decides the
+# draft of a schema without "$schema".
+DRAFT7_MARKERS = ("definitions", "dependencies", "additionalItems")
+
+SCALAR_TYPES = ("string", "integer", "number", "boolean")
+ANNOTATIONS = {
+    "title",
+    "description",
+    "$comment",
+    "examples",
+    "default",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "$id",
+}
+ASSERTIONS = {
+    "string": {"type", "format", "pattern", "minLength", "maxLength", "enum"},
+    "integer": {
+        "type",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "enum",
+    },
+    "boolean": {"type"},
+    "array": {"type", "items", "minItems", "maxItems", "uniqueItems", "prefixItems"},
+}
+ASSERTIONS["number"] = ASSERTIONS["integer"]
+
+# Keywords the compiler does not honour yet: refused, never ignored.
+NOT_YET = {
+    "$ref": "les références ($ref)",
+    "$dynamicRef": "les références dynamiques",
+    "$defs": "les définitions partagées ($defs)",
+    "definitions": "les définitions partagées (definitions)",
+    "allOf": "les combinaisons (allOf)",
+    "anyOf": "les variantes (anyOf)",
+    "oneOf": "les variantes (oneOf)",
+    "not": "la négation (not)",
+    "if": "les conditions (if/then/else)",
+    "then": "les conditions (if/then/else)",
+    "else": "les conditions (if/then/else)",
+    "dependentRequired": "les champs dépendants (dependentRequired)",
+    "dependentSchemas": "les schémas dépendants (dependentSchemas)",
+    "dependencies": "les dépendances (dependencies)",
+    "patternProperties": "patternProperties",
+    "additionalItems": "les listes à positions fixes (additionalItems)",
+    "unevaluatedProperties": "unevaluatedProperties",
+    "unevaluatedItems": "unevaluatedItems",
+    "contains": "contains",
+    "propertyNames": "propertyNames",
+    "const": "les valeurs fixes (const)",
+}
+ROOT_KEYS = {
+    "$schema",
+    "$id",
+    "$comment",
+    "title",
+    "description",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "examples",
+}
+KNOWN_FORMATS = {"date", "date-time", "time", "email", "uri", "password"}
+X_TYPES = {"year", "geopoint", "json"}
+
+
+def detect_draft(schema: dict) -> str:
+    """The draft a schema is read with: its $schema, else its keywords."""
+    if "$schema" in schema:
+        return schema["$schema"]
+    if _uses_draft7_keywords(schema):
+        return DRAFT_07
+    return DRAFT_2020
+
+
+def _uses_draft7_keywords(node) -> bool:
+    if isinstance(node, dict):
+        if any(k in node for k in DRAFT7_MARKERS):
+            return True
+        if isinstance(node.get("items"), list):
+            return True
+        return any(_uses_draft7_keywords(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_uses_draft7_keywords(v) for v in node)
+    return False
+
+
+def validator_class(schema: dict):
+    """The jsonschema validator class for the schema's draft."""
+    draft = detect_draft(schema)
+    if draft == DRAFT_07:
+        return Draft7Validator
+    return validator_for({"$schema": draft}, default=Draft202012Validator)
+
+
+def check_json_schema(schema) -> list[SchemaProblem]:
+    """Return the warnings of a usable form schema, or raise InvalidSchemaError."""
+    if not isinstance(schema, dict):
+        raise InvalidSchemaError(
+            [SchemaProblem("", "le schéma doit être un objet JSON", "type")]
+        )
+
+    problems: list[SchemaProblem] = []
+    warnings: list[SchemaProblem] = []
+
+    cls = validator_class(schema)
+    try:
+        cls.check_schema(schema)
+    except SchemaError:
+        for error in cls(cls.META_SCHEMA).iter_errors(schema):
+            path = _pointer(error.absolute_path)
+            problems.append(
+                SchemaProblem(
+                    path,
+                    f"« {error.validator} » : {error.message} (méta-schéma)",
+                    str(error.validator),
+                )
+            )
+        raise InvalidSchemaError(problems)
+
+    _check_root(schema, problems, warnings)
+    if problems:
+        raise InvalidSchemaError(problems, warnings)
+    return warnings
+
+
+def _check_root(schema: dict, problems: list, warnings: list) -> None:
+    _refuse_not_yet(schema, "", problems)
+
+    if schema.get("type", "object") != "object":
+        problems.append(
+            SchemaProblem("/type", "un formulaire doit être de type « object »", "type")
+        )
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or not properties:
+        problems.append(
+            SchemaProblem(
+                "/properties",
+                "le schéma n'a aucun champ : ajoutez au moins une propriété "
+                "dans « properties »",
+                "properties",
+            )
+        )
+        return
+
+    for key in schema:
+        if key not in ROOT_KEYS and key not in NOT_YET and not key.startswith("x-"):
+            warnings.append(
+                SchemaProblem(f"/{_escape(key)}", f"mot-clé « {key} » ignoré", key)
+            )
+
+    seen: dict[str, str] = {}
+    for name, prop in properties.items():
+        path = f"/properties/{_escape(name)}"
+        problem = field_name_problem(name)
+        if problem:
+            problems.append(SchemaProblem(path, problem, "properties"))
+        folded = name.casefold()
+        if folded in seen:
+            problems.append(
+                SchemaProblem(
+                    path,
+                    f"le nom « {name} » ne se distingue de « {seen[folded]} » que "
+                    "par la casse : SQLite les confondrait",
+                    "properties",
+                )
+            )
+        seen[folded] = name
+        _check_property(name, prop, path, problems, warnings)
+
+    for i, name in enumerate(schema.get("required", [])):
+        if name not in properties:
+            problems.append(
+                SchemaProblem(
+                    f"/required/{i}",
+                    f"« {name} » est obligatoire mais n'est pas défini dans "
+                    "« properties »",
+                    "required",
+                )
+            )
+    _check_unique_key(schema, problems)
+
+
+def _check_property(name, prop, path, problems, warnings) -> None:
+    if not isinstance(prop, dict):
+        problems.append(SchemaProblem(path, "un champ doit être un objet", "type"))
+        return
+    if any(key in NOT_YET for key in prop):
+        _refuse_not_yet(prop, path, problems)
+        return
+
+    kind = scalar_type(prop)
+    if kind is None:
+        problems.append(
+            SchemaProblem(
+                f"{path}/type",
+                "type manquant ou non pris en charge : utilisez string, integer, "
+                "number, boolean, ou un tableau de ces types",
+                "type",
+            )
+        )
+        return
+    if kind == "object" and prop.get("x-type") == "json":
+        return
+    if kind == "object":
+        problems.append(
+            SchemaProblem(
+                f"{path}/type",
+                "les objets imbriqués (groupes de champs) ne sont pas encore pris "
+                "en charge",
+                "type",
+            )
+        )
+        return
+
+    allowed = ASSERTIONS[kind] | ANNOTATIONS
+    for key in prop:
+        if key in allowed or key in NOT_YET or key.startswith("x-"):
+            continue
+        if any(key in keys for keys in ASSERTIONS.values()):
+            problems.append(
+                SchemaProblem(
+                    f"{path}/{_escape(key)}",
+                    f"« {key} » ne s'applique pas à un champ de type {kind}",
+                    key,
+                )
+            )
+        else:
+            warnings.append(
+                SchemaProblem(f"{path}/{_escape(key)}", f"mot-clé « {key} » ignoré", key)
+            )
+
+    if kind == "array":
+        _check_array(prop, path, problems)
+    if kind == "string" and "format" in prop and prop["format"] not in KNOWN_FORMATS:
+        warnings.append(
+            SchemaProblem(
+                f"{path}/format",
+                f"format « {prop['format']} » vérifié seulement s'il est connu de "
+                "jsonschema, affiché en texte libre",
+                "format",
+            )
+        )
+    x_type = prop.get("x-type")
+    if x_type is not None and x_type not in X_TYPES:
+        problems.append(
+            SchemaProblem(f"{path}/x-type", f"x-type « {x_type} » inconnu", "x-type")
+        )
+    _check_x_ref(prop, path, problems)
+
+    if "title" not in prop:
+        warnings.append(
+            SchemaProblem(path, f"pas de « title » : le nom « {name} » sera affiché", "title")
+        )
+    if not (prop.get("x-purpose") or prop.get("description")):
+        warnings.append(
+            SchemaProblem(
+                path,
+                "finalité non renseignée : ajoutez « x-purpose » ou « description » "
+                "pour dire à quoi sert ce champ",
+                "x-purpose",
+            )
+        )
+
+
+def _check_array(prop: dict, path: str, problems: list) -> None:
+    if prop.get("x-type") == "geopoint":
+        return
+    if "prefixItems" in prop:
+        problems.append(
+            SchemaProblem(
+                f"{path}/prefixItems",
+                "les listes à positions fixes ne sont pas encore prises en charge",
+                "prefixItems",
+            )
+        )
+    items = prop.get("items")
+    if items is None or items is True:
+        # An array with no item schema is kept whole as JSON.
+        return
+    if not isinstance(items, dict):
+        problems.append(
+            SchemaProblem(f"{path}/items", "« items » doit être un schéma", "items")
+        )
+        return
+
+    _refuse_not_yet(items, f"{path}/items", problems)
+    item_kind = scalar_type(items)
+    if item_kind not in SCALAR_TYPES:
+        problems.append(
+            SchemaProblem(
+                f"{path}/items",
+                "seules les listes de valeurs simples sont prises en charge pour "
+                "l'instant (pas les listes d'objets ni les listes de listes)",
+                "items",
+            )
+        )
+
+
+def _check_x_ref(prop: dict, path: str, problems: list) -> None:
+    ref = prop.get("x-ref")
+    if ref is None:
+        return
+    if not isinstance(ref, dict) or not isinstance(ref.get("form"), str):
+        problems.append(
+            SchemaProblem(
+                f"{path}/x-ref",
+                'x-ref attend {"form": "slug", "label": "champ"}',
+                "x-ref",
+            )
+        )
+    elif scalar_type(prop) != "integer":
+        problems.append(
+            SchemaProblem(
+                f"{path}/type",
+                "un champ x-ref contient l'identifiant d'une entrée : type integer",
+                "x-ref",
+            )
+        )
+
+
+def _check_unique_key(schema: dict, problems: list) -> None:
+    key = schema.get("x-unique")
+    if key is None:
+        return
+    if not isinstance(key, list) or not all(k in schema["properties"] for k in key):
+        problems.append(
+            SchemaProblem(
+                "/x-unique",
+                "x-unique attend la liste des champs qui forment la clé",
+                "x-unique",
+            )
+        )
+
+
+def _refuse_not_yet(node: dict, path: str, problems: list) -> None:
+    for key in node:
+        if key in NOT_YET:
+            problems.append(
+                SchemaProblem(
+                    f"{path}/{_escape(key)}",
+                    f"{NOT_YET[key]} : pas encore pris en charge par le générateur "
+                    "de formulaires",
+                    key,
+                )
+            )
+
+
+def scalar_type(prop: dict) -> str | None:
+    """The one non-null type of a property, or None if it has no single type."""
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) != 1:
+            return None
+        kind = kinds[0]
+    if kind in SCALAR_TYPES or kind in ("array", "object"):
+        return kind
+    return None
+
+
+def is_nullable(prop: dict) -> bool:
+    kind = prop.get("type")
+    return isinstance(kind, list) and "null" in kind
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _pointer(parts) -> str:
+    return "".join(f"/{_escape(str(p))}" for p in parts)

@@ -1,0 +1,402 @@
+"""Import a Table Schema (frictionless) as a canonical form schema.
+
+Real schemas of the national catalogue are often slightly malformed. What
+has one obvious meaning is repaired and each repair listed as a warning;
+keys the service does not act on are kept as metadata and listed too.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+
+from frictionless import FrictionlessException, Schema
+
+from ..errors import InvalidSchemaError, SchemaProblem
+from .check import DRAFT_2020
+from .naming import field_name_problem, slugify
+
+logger = logging.getLogger(__name__)
+
+FIELD_KEYS = {
+    "name",
+    "title",
+    "description",
+    "type",
+    "format",
+    "constraints",
+    "example",
+    "examples",
+    "trueValues",
+    "falseValues",
+    "decimalChar",
+    "groupChar",
+    "bareNumber",
+    "arrayItem",
+    "missingValues",
+    "rdfType",
+}
+CONSTRAINT_KEYS = {
+    "required",
+    "unique",
+    "enum",
+    "pattern",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "jsonSchema",
+}
+# Top-level keys of a Table Schema the form compiler understands itself.
+# Everything else (custom_checks, contributors…) is carried as metadata.
+ACTED_ON = {"fields", "primaryKey", "missingValues", "title", "description", "name"}
+DESCRIPTIVE = {
+    "$schema",
+    "licenses",
+    "homepage",
+    "sources",
+    "version",
+    "created",
+    "lastModified",
+    "contributors",
+    "keywords",
+    "countryCode",
+    "countrycode",
+    "path",
+    "resources",
+    "image",
+    "author",
+    "contact",
+    "uri",
+    "example",
+}
+GEOPOINT_FORMATS = ("default", "array", "object")
+# What frictionless accepts as a schema name.
+TS_NAME_RE = re.compile(r"^[-a-z0-9._/]+$")
+
+
+def looks_like_table_schema(data) -> bool:
+    """A Table Schema has a list of fields, a JSON Schema has properties."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("fields"), list)
+        and "properties" not in data
+    )
+
+
+def import_table_schema(descriptor: dict) -> tuple[dict, list[SchemaProblem], dict]:
+    """Return (canonical form schema, warnings, repaired Table Schema)."""
+    warnings: list[SchemaProblem] = []
+    repaired = repair(copy.deepcopy(descriptor), warnings)
+
+    try:
+        schema = Schema.from_descriptor(repaired)
+    except FrictionlessException as exc:
+        problems = [
+            SchemaProblem("", f"Table Schema invalide : {err.message}", err.type)
+            for err in (exc.reasons or [exc.error])
+        ]
+        raise InvalidSchemaError(problems, warnings) from None
+
+    problems: list[SchemaProblem] = []
+    canonical = _to_json_schema(repaired, schema, problems, warnings)
+    if problems:
+        raise InvalidSchemaError(problems, warnings)
+    return canonical, warnings, repaired
+
+
+def repair(desc: dict, warnings: list[SchemaProblem]) -> dict:
+    """Fix what has one obvious meaning, noting each fix as a warning."""
+    name = desc.get("name")
+    if isinstance(name, str) and not TS_NAME_RE.match(name):
+        fixed = slugify(name)
+        if fixed and fixed != name:
+            desc["name"] = fixed
+            warnings.append(
+                SchemaProblem(
+                    "/name",
+                    f"nom « {name} » réparé en « {fixed} » (minuscules, sans espace)",
+                    "name",
+                )
+            )
+
+    for i, field in enumerate(desc.get("fields", [])):
+        if isinstance(field, dict):
+            _repair_field(field, f"/fields/{i}", warnings)
+    return desc
+
+
+def _repair_field(field: dict, path: str, warnings: list) -> None:
+    name = field.get("name")
+    if isinstance(name, str) and name != name.strip():
+        field["name"] = name.strip()
+        warnings.append(
+            SchemaProblem(f"{path}/name", f"espaces retirés autour de « {name} »", "name")
+        )
+
+    constraints = field.setdefault("constraints", {})
+    for key in list(field):
+        if key in CONSTRAINT_KEYS:
+            constraints[key] = field.pop(key)
+            warnings.append(
+                SchemaProblem(
+                    f"{path}/{key}",
+                    f"contrainte « {key} » écrite sur le champ, déplacée dans "
+                    "« constraints »",
+                    key,
+                )
+            )
+
+    for key in ("minimum", "maximum", "minLength", "maxLength"):
+        value = constraints.get(key)
+        if not isinstance(value, str):
+            continue
+        number = _as_number(value)
+        wanted_number = key in ("minLength", "maxLength") or field.get("type") in (
+            "integer",
+            "number",
+            "year",
+        )
+        if number is not None and wanted_number:
+            constraints[key] = number
+            warnings.append(
+                SchemaProblem(
+                    f"{path}/constraints/{key}",
+                    f"borne « {value} » écrite comme texte, lue comme le nombre {number}",
+                    key,
+                )
+            )
+    if not constraints:
+        field.pop("constraints")
+
+    for key in list(field):
+        if key not in FIELD_KEYS:
+            warnings.append(
+                SchemaProblem(
+                    f"{path}/{key}",
+                    f"clé « {key} » non utilisée par le service, gardée comme "
+                    "métadonnée",
+                    key,
+                )
+            )
+
+
+def _as_number(text: str):
+    try:
+        as_float = float(text.strip())
+    except ValueError:
+        return None
+    return int(as_float) if as_float.is_integer() else as_float
+
+
+def _to_json_schema(desc: dict, schema: Schema, problems, warnings) -> dict:
+    properties: dict = {}
+    required: list[str] = []
+    primary_key = schema.primary_key or []
+
+    for i, field in enumerate(schema.fields):
+        path = f"/fields/{i}"
+        raw = desc["fields"][i]
+        problem = field_name_problem(field.name)
+        if problem:
+            problems.append(SchemaProblem(f"{path}/name", problem, "name"))
+            continue
+        prop = _convert_field(field, raw, path, problems, warnings)
+        if prop is None:
+            continue
+        properties[field.name] = prop
+        if field.constraints.get("required") or field.name in primary_key:
+            required.append(field.name)
+
+    out = {
+        "$schema": DRAFT_2020,
+        "type": "object",
+        "title": desc.get("title") or desc.get("name") or "",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    if desc.get("description"):
+        out["description"] = desc["description"]
+    if primary_key:
+        out["x-unique"] = list(primary_key)
+    _carry_metadata(desc, out, warnings)
+    return out
+
+
+def _convert_field(field, raw: dict, path: str, problems, warnings) -> dict | None:
+    prop: dict = {}
+    if field.title:
+        prop["title"] = field.title
+    if field.description:
+        prop["description"] = field.description
+
+    kind = field.type
+    converted = _TYPE_MAP.get(kind)
+    if converted is None:
+        problems.append(
+            SchemaProblem(f"{path}/type", f"type « {kind} » non pris en charge", "type")
+        )
+        return None
+    prop.update(converted(field, raw, path, warnings))
+
+    _convert_constraints(field, prop, path, warnings)
+
+    examples = raw.get("examples") or ([raw["example"]] if "example" in raw else [])
+    if examples:
+        prop["examples"] = [str(e) for e in examples]
+
+    ts = {"type": kind, "format": field.format or "default"}
+    for key in ("trueValues", "falseValues", "decimalChar", "groupChar", "bareNumber"):
+        if key in raw:
+            ts[key] = raw[key]
+    if "missingValues" in raw:
+        ts["missingValues"] = raw["missingValues"]
+    extra = {k: v for k, v in raw.items() if k not in FIELD_KEYS}
+    if extra:
+        ts["extra"] = extra
+    prop["x-tableschema"] = ts
+    return prop
+
+
+def _string(field, raw, path, warnings) -> dict:
+    fmt = field.format or "default"
+    out = {"type": "string"}
+    if fmt in ("email", "uri", "uuid"):
+        out["format"] = fmt
+    elif fmt == "binary":
+        warnings.append(
+            SchemaProblem(f"{path}/format", "format binary saisi comme texte", "format")
+        )
+    return out
+
+
+def _date_like(json_format: str):
+    def convert(field, raw, path, warnings) -> dict:
+        return {"type": "string", "format": json_format}
+
+    return convert
+
+
+def _geopoint(field, raw, path, warnings) -> dict:
+    return {
+        "type": "array",
+        "x-type": "geopoint",
+        "prefixItems": [
+            {"type": "number", "minimum": -180, "maximum": 180, "title": "Longitude"},
+            {"type": "number", "minimum": -90, "maximum": 90, "title": "Latitude"},
+        ],
+        "items": False,
+        "minItems": 2,
+        "maxItems": 2,
+    }
+
+
+def _array(field, raw, path, warnings) -> dict:
+    item = raw.get("arrayItem")
+    if not item:
+        return {"type": "array"}
+
+    item_type = item.get("type", "string")
+    item_prop = dict(_TYPE_MAP.get(item_type, _string)(field, item, path, warnings))
+    constraints = item.get("constraints") or {}
+    if "enum" in constraints:
+        item_prop["enum"] = constraints["enum"]
+    for key in ("pattern", "minimum", "maximum", "minLength", "maxLength"):
+        if key in constraints:
+            item_prop[key] = (
+                _anchor(constraints[key]) if key == "pattern" else constraints[key]
+            )
+    return {"type": "array", "items": item_prop}
+
+
+_TYPE_MAP = {
+    "string": _string,
+    "number": lambda *a: {"type": "number"},
+    "integer": lambda *a: {"type": "integer"},
+    "boolean": lambda *a: {"type": "boolean"},
+    "date": _date_like("date"),
+    "datetime": _date_like("date-time"),
+    "time": _date_like("time"),
+    "year": lambda *a: {"type": "integer", "x-type": "year"},
+    "yearmonth": lambda *a: {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
+    "duration": lambda *a: {"type": "string", "format": "duration"},
+    "geopoint": _geopoint,
+    "array": _array,
+    "object": lambda *a: {"type": "object", "x-type": "json"},
+    "any": lambda *a: {"type": "string"},
+}
+
+
+def _convert_constraints(field, prop: dict, path: str, warnings) -> None:
+    constraints = field.constraints or {}
+    is_array = prop.get("type") == "array"
+    for key, value in constraints.items():
+        if key in ("required",):
+            continue
+        if key == "unique":
+            if value:
+                prop["x-unique"] = True
+        elif key == "enum":
+            prop["enum"] = value
+        elif key == "pattern":
+            prop["pattern"] = _anchor(value)
+        elif key in ("minLength", "maxLength"):
+            target = {"minLength": "minItems", "maxLength": "maxItems"}[key]
+            prop[target if is_array else key] = value
+        elif key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if prop.get("type") in ("integer", "number"):
+                prop[key] = value
+            else:
+                # TODO: bounds on dates and times need a keyword of our own;
+                # jsonschema only compares numbers.
+                warnings.append(
+                    SchemaProblem(
+                        f"{path}/constraints/{key}",
+                        f"borne « {key} » sur un champ {field.type} non vérifiée",
+                        key,
+                    )
+                )
+        else:
+            warnings.append(
+                SchemaProblem(
+                    f"{path}/constraints/{key}",
+                    f"contrainte « {key} » non appliquée",
+                    key,
+                )
+            )
+
+
+def _anchor(pattern: str) -> str:
+    # Table Schema patterns must match the whole value; JSON Schema ones
+    # only search, so the anchors are made explicit.
+    return f"^(?:{pattern})$"
+
+
+def _carry_metadata(desc: dict, out: dict, warnings) -> None:
+    meta = {k: v for k, v in desc.items() if k != "fields"}
+    out["x-tableschema"] = meta
+
+    for key in desc:
+        if key in ACTED_ON or key in DESCRIPTIVE:
+            continue
+        warnings.append(
+            SchemaProblem(
+                f"/{key}",
+                f"clé « {key} » non appliquée par le service, gardée comme métadonnée",
+                key,
+            )
+        )
+
+    licenses = desc.get("licenses") or []
+    if licenses and isinstance(licenses[0], dict):
+        first = licenses[0]
+        out["x-license"] = {
+            "title": first.get("title") or first.get("name") or "",
+            "url": first.get("path") or "",
+        }
+    if desc.get("homepage"):
+        out["x-source"] = {"title": desc.get("title") or "", "url": desc["homepage"]}

@@ -1,0 +1,297 @@
+"""Validate entries with jsonschema and say what is wrong in plain French.
+
+One validator per form version, shared by the HTML form, the JSON API and
+file imports, so an entry is judged the same whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import email_validator
+from jsonschema import FormatChecker
+
+from .compiler import FieldSpec
+from .schemas.check import validator_class
+
+logger = logging.getLogger(__name__)
+
+PARIS = ZoneInfo("Europe/Paris")
+SQLITE_INT_MIN = -(2**63)
+SQLITE_INT_MAX = 2**63 - 1
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_RE = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?$")
+_NAIVE_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+format_checker = FormatChecker()
+
+
+@format_checker.checks("email", raises=email_validator.EmailNotValidError)
+def _is_email(value) -> bool:
+    # jsonschema alone only looks for an "@"; a real check catches the
+    # addresses that would bounce for want of a domain or with bad characters.
+    if not isinstance(value, str):
+        return True
+    email_validator.validate_email(value, check_deliverability=False)
+    return True
+
+
+@format_checker.checks("date", raises=ValueError)
+def _is_date(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    return bool(_DATE_RE.match(value)) and bool(date.fromisoformat(value))
+
+
+@format_checker.checks("time", raises=ValueError)
+def _is_time(value) -> bool:
+    # A time of day without offset ("10:30:00"), as Table Schema writes it;
+    # RFC 3339's full-time (jsonschema's reading) would demand an offset.
+    if not isinstance(value, str):
+        return True
+    match = _TIME_RE.match(value)
+    if not match:
+        return False
+    hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
+    return hours < 24 and minutes < 60 and seconds < 60
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str):
+    import json
+
+    schema = json.loads(schema_json)
+    cls = validator_class(schema)
+    return cls(schema, format_checker=format_checker)
+
+
+def validate_data(
+    schema_json: str, data: dict, specs: list[FieldSpec]
+) -> list[dict]:
+    """Every error of a normalised entry: [{"path", "message", "field"}]."""
+    by_name = {spec.name: spec for spec in specs}
+    errors = []
+    for error in _validator(schema_json).iter_errors(data):
+        path, spec = _error_path(error, by_name)
+        errors.append(_describe(path, spec, french_message(error, spec)))
+
+    errors.extend(_range_errors(data, specs))
+    return _dedupe(errors)
+
+
+def _error_path(error, by_name) -> tuple[str, FieldSpec | None]:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = _quoted_name(error.message)
+        parts.append(missing)
+    elif error.validator == "additionalProperties":
+        extra = _extra_names(error)
+        if extra:
+            parts.append(extra[0])
+    spec = by_name.get(parts[0]) if parts else None
+    return pointer(parts), spec
+
+
+def _quoted_name(message: str) -> str:
+    # jsonschema gives the missing property only inside its message:
+    # "'name' is a required property".
+    match = re.match(r"^(['\"])(.*)\1 is a required property$", message, re.S)
+    return match[2] if match else message
+
+
+def _extra_names(error) -> list[str]:
+    allowed = set(error.schema.get("properties", {}))
+    return [k for k in error.instance if k not in allowed]
+
+
+def french_message(error, spec: FieldSpec | None) -> str:
+    """Plain French for one jsonschema error."""
+    keyword = error.validator
+    value = error.validator_value
+    handler = _MESSAGES.get(keyword)
+    if handler is None:
+        logger.debug("no French message for %s: %s", keyword, error.message)
+        return "Valeur invalide."
+    return handler(value, error, spec)
+
+
+def _type_message(value, error, spec) -> str:
+    kinds = value if isinstance(value, list) else [value]
+    names = [TYPE_NAMES.get(k, k) for k in kinds if k != "null"]
+    return f"Doit être {' ou '.join(names)}."
+
+
+TYPE_NAMES = {
+    "string": "un texte",
+    "integer": "un nombre entier",
+    "number": "un nombre",
+    "boolean": "vrai ou faux (true ou false)",
+    "array": "une liste",
+    "object": "un objet",
+}
+FORMAT_MESSAGES = {
+    "date": "Doit être une date valide au format AAAA-MM-JJ, par exemple 2025-03-12.",
+    "date-time": "Doit être une date et heure valide, par exemple "
+    "2025-03-12T10:00:00+01:00.",
+    "time": "Doit être une heure valide, par exemple 10:30:00.",
+    "email": "Doit être une adresse électronique valide, par exemple "
+    "nom@commune.fr.",
+    "uri": "Doit être une adresse web complète, par exemple "
+    "https://www.commune.fr/page.",
+    "uuid": "Doit être un identifiant UUID.",
+}
+
+
+def _format_message(value, error, spec) -> str:
+    return FORMAT_MESSAGES.get(value, f"Ne respecte pas le format « {value} ».")
+
+
+def _pattern_message(value, error, spec) -> str:
+    if spec and spec.examples:
+        return f"Ne respecte pas la forme attendue, par exemple « {spec.examples[0]} »."
+    return f"Ne respecte pas la forme attendue (motif {value})."
+
+
+def _enum_message(value, error, spec) -> str:
+    shown = ", ".join(f"« {v} »" for v in value[:12])
+    more = " …" if len(value) > 12 else ""
+    return f"Valeur non autorisée : choisissez parmi {shown}{more}."
+
+
+_MESSAGES = {
+    "required": lambda v, e, s: "Ce champ est obligatoire.",
+    "type": _type_message,
+    "format": _format_message,
+    "pattern": _pattern_message,
+    "enum": _enum_message,
+    "minLength": lambda v, e, s: f"Doit compter au moins {v} caractère(s).",
+    "maxLength": lambda v, e, s: f"Doit compter au plus {v} caractères.",
+    "minimum": lambda v, e, s: f"Doit être supérieur ou égal à {v}.",
+    "maximum": lambda v, e, s: f"Doit être inférieur ou égal à {v}.",
+    "exclusiveMinimum": lambda v, e, s: f"Doit être strictement supérieur à {v}.",
+    "exclusiveMaximum": lambda v, e, s: f"Doit être strictement inférieur à {v}.",
+    "multipleOf": lambda v, e, s: f"Doit être un multiple de {v}.",
+    "minItems": lambda v, e, s: f"Choisissez ou saisissez au moins {v} valeur(s).",
+    "maxItems": lambda v, e, s: f"Choisissez ou saisissez au plus {v} valeur(s).",
+    "uniqueItems": lambda v, e, s: "Chaque valeur ne doit figurer qu'une fois.",
+    "additionalProperties": lambda v, e, s: "Ce champ n'existe pas dans le "
+    "formulaire.",
+    "items": lambda v, e, s: "Trop de valeurs dans la liste.",
+}
+
+
+def _range_errors(data: dict, specs: list[FieldSpec]) -> list[dict]:
+    # SQLite stores integers on 64 bits; a larger one would be silently
+    # turned into a float, so it is refused here instead.
+    errors = []
+    for spec in specs:
+        value = data.get(spec.name)
+        if spec.json_type != "integer" or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)) and not (
+            SQLITE_INT_MIN <= value <= SQLITE_INT_MAX
+        ):
+            errors.append(
+                _describe(
+                    pointer([spec.name]),
+                    spec,
+                    "Nombre trop grand pour être enregistré "
+                    "(entre -9 223 372 036 854 775 808 et 9 223 372 036 854 775 807).",
+                )
+            )
+    return errors
+
+
+def _describe(path: str, spec: FieldSpec | None, message: str) -> dict:
+    return {
+        "path": path,
+        "message": message,
+        "field": spec.name if spec else None,
+        "title": spec.title if spec else None,
+    }
+
+
+def _dedupe(errors: list[dict]) -> list[dict]:
+    seen = set()
+    out = []
+    for error in errors:
+        key = (error["path"], error["message"])
+        if key not in seen:
+            seen.add(key)
+            out.append(error)
+    return out
+
+
+def pointer(parts) -> str:
+    """A JSON Pointer from path parts."""
+    return "".join(
+        "/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts
+    )
+
+
+def error(path_parts, spec: FieldSpec | None, message: str) -> dict:
+    """An error in the same shape as validation's, for checks made elsewhere."""
+    return _describe(pointer(path_parts), spec, message)
+
+
+def normalise_api_entry(payload, specs: list[FieldSpec]) -> tuple[dict, list[dict]]:
+    """Strict JSON in: drop blanks, refuse unknown keys, date-times get an offset.
+
+    Absent, null and "" are the same empty answer; the stored entry holds
+    only answered fields.
+    """
+    if not isinstance(payload, dict):
+        return {}, [error([], None, "L'entrée doit être un objet JSON {…}.")]
+
+    by_name = {spec.name: spec for spec in specs}
+    data: dict = {}
+    errors = []
+    for key, value in payload.items():
+        spec = by_name.get(key)
+        if spec is None:
+            errors.append(error([key], None, "Ce champ n'existe pas dans le formulaire."))
+            continue
+        if value is None or value == "":
+            continue
+        if spec.widget == "datetime" and isinstance(value, str):
+            value = with_paris_offset(value)
+        data[key] = value
+    return data, errors
+
+
+def with_paris_offset(value: str) -> str:
+    """A date-time without offset is read as Paris time, offset added."""
+    if not _NAIVE_DATETIME_RE.match(value):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return parsed.replace(tzinfo=PARIS).isoformat()
+
+
+def finalise(data: dict, specs: list[FieldSpec]) -> dict:
+    """After validation: integers as int, times as HH:MM:SS."""
+    out = dict(data)
+    for spec in specs:
+        value = out.get(spec.name)
+        if value is None:
+            continue
+        if spec.json_type == "integer" and isinstance(value, float):
+            out[spec.name] = int(value)
+        elif spec.widget == "time" and isinstance(value, str):
+            out[spec.name] = _full_time(value)
+    return out
+
+
+def _full_time(value: str) -> str:
+    match = _TIME_RE.match(value)
+    if not match:
+        return value
+    parsed = time(int(match[1]), int(match[2]), int(match[3] or 0))
+    return parsed.isoformat() + (match[4] or "")
