@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .config import DEFAULTS, instance_path, write_instance_config
 from .db import db, engine_options
@@ -72,6 +72,14 @@ def _register_blueprints(app: Flask) -> None:
     # The API authenticates each call with a bearer token, never a cookie,
     # so a cross-site request cannot ride on a session: no CSRF token there.
     csrf.exempt(api_bp)
+    # These views check the CSRF token themselves through their FlaskForm,
+    # so that a stale token shows the page again with what was typed instead
+    # of a bare 400 that would lose it.
+    from .views import new_entry
+    from .views.auth import login, one_time_link
+
+    for view in (new_entry, login, one_time_link):
+        csrf.exempt(view)
     app.register_blueprint(views_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
@@ -85,7 +93,17 @@ def _register_error_pages(app: Flask) -> None:
         code = exc.code if isinstance(exc, HTTPException) else 500
         if code == 500:
             logger.exception("failure on %s %s", request.method, request.path)
+        if request.path.startswith("/api/"):
+            # Code-specific handlers win over the API blueprint's own, and
+            # unknown API paths never reach the blueprint: answer in JSON here.
+            from .api import SUMMARIES, envelope
+
+            return envelope(code, SUMMARIES.get(code, str(exc)))
         title, text = ERROR_PAGES.get(code, ("Erreur", str(exc)))
+        if isinstance(exc, CSRFError):
+            title = "Session expirée"
+            text = ("Le jeton de sécurité du formulaire manque ou a expiré. "
+                    "Revenez à la page précédente, rechargez-la et recommencez.")
         return (
             render_template("error.html", code=code, heading=title, text=text),
             code,

@@ -81,6 +81,8 @@ class FieldSpec:
         return " ".join(parts) or None
 
 
+
+
 FORMAT_HINTS = {
     "date": "Date au format JJ/MM/AAAA.",
     "datetime": "Date et heure.",
@@ -94,6 +96,17 @@ FORMAT_HINTS = {
 }
 
 
+def _typed_example(widget: str, example) -> str:
+    if isinstance(example, list):
+        return ", ".join(_typed_example(widget, e) for e in example)
+    text = str(example)
+    if widget in ("number", "geopoint") and isinstance(example, float):
+        return text.replace(".", ",")
+    if widget == "date" and len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return f"{text[8:]}/{text[5:7]}/{text[:4]}"
+    return text.rstrip(".")
+
+
 def _bounds_hint(prop: dict) -> str | None:
     parts = []
     if "minimum" in prop:
@@ -104,6 +117,10 @@ def _bounds_hint(prop: dict) -> str | None:
         parts.append(f"au plus {prop['maximum']}")
     if "exclusiveMaximum" in prop:
         parts.append(f"moins de {prop['exclusiveMaximum']}")
+    if "multipleOf" in prop:
+        parts.append(f"multiple de {prop['multipleOf']}")
+    if "minLength" in prop and prop["minLength"] > 1:
+        parts.append(f"{prop['minLength']} caractères au moins")
     if "maxLength" in prop:
         parts.append(f"{prop['maxLength']} caractères au plus")
     if not parts:
@@ -138,7 +155,8 @@ def _compile_property(name: str, prop: dict, required: bool) -> FieldSpec:
         or prop.get("writeOnly") is True
         or prop.get("format") == "password"
     )
-    examples = [str(e) for e in prop.get("examples", []) if e is not None]
+    widget_examples = [e for e in prop.get("examples", []) if e is not None]
+    examples = [_typed_example(widget, e) for e in widget_examples]
     return FieldSpec(
         name=name,
         title=prop.get("title") or name,

@@ -12,6 +12,8 @@ from a2wsgi import ASGIMiddleware
 from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.plugins import pm
+from datasette.url_builder import Urls
+from datasette.utils import PrefixedUrlString
 
 from .publish import FIELDS_TABLE, FORMS_TABLE
 
@@ -114,6 +116,27 @@ RESERVED_DESCRIPTIONS = {
 }
 
 
+class _MountedUrls(Urls):
+    """Datasette's URL builder, aware that request paths keep the /data/ prefix.
+
+    Datasette 0.65 builds its "next page" links from request.path, which
+    already starts with base_url, then adds base_url again
+    (/data/data/public/...). A path that already carries the prefix is
+    taken as it is.
+    """
+
+    def path(self, path, format=None):
+        if not isinstance(path, PrefixedUrlString) and path.startswith(BASE_URL):
+            path = PrefixedUrlString(path)
+        return super().path(path, format=format)
+
+
+class _MountedDatasette(Datasette):
+    @property
+    def urls(self):
+        return _MountedUrls(self)
+
+
 class _Plugin:
     def __init__(self, catalogue: CatalogueMetadata):
         self.catalogue = catalogue
@@ -138,7 +161,7 @@ def make_datasette(public_path: Path, secret: str, sql_time_limit_ms: int) -> Da
         "license": "Licence Ouverte 2.0",
         "license_url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
     }
-    ds = Datasette(
+    ds = _MountedDatasette(
         files=[str(public_path)],
         metadata=metadata,
         secret=secret,

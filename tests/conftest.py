@@ -180,3 +180,70 @@ def sign_in(session: requests.Session, server: Server, email: str, password: str
     )
     assert response.status_code == 302, response.text
     return session
+
+
+@pytest.fixture
+def make_form(app):
+    """Install a schema (a dict or a file path) as a published form."""
+    import json as _json
+
+    from dnt_forms.publish import sync_form
+    from dnt_forms.schemas import load_file, load_text
+    from dnt_forms.schemas.versions import install
+
+    def make(schema, slug: str):
+        with app.app_context():
+            if isinstance(schema, dict):
+                loaded = load_text(_json.dumps(schema))
+            else:
+                loaded = load_file(schema)
+            installed = install(loaded, slug)
+            sync_form(app.extensions["dnt_public"], installed.form)
+        return slug
+
+    return make
+
+
+@pytest.fixture
+def agent(app, client):
+    """The test client, signed in as an agent of organisation 75056."""
+    from dnt_forms.auth import create_user
+    from dnt_forms.db import db
+    from dnt_forms.models import Organisation
+
+    with app.app_context():
+        org = Organisation(code="75056", name="Ville de Paris")
+        db.session.add(org)
+        db.session.commit()
+        create_user("agent@paris.fr", "agent", org, password="mot-de-passe-agent")
+    page = client.get("/connexion").text
+    response = client.post(
+        "/connexion",
+        data={
+            "email": "agent@paris.fr",
+            "password": "mot-de-passe-agent",
+            "csrf_token": csrf_from(page),
+        },
+    )
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def token(app, agent):
+    """A write API token of the signed-in agent."""
+    from dnt_forms.auth import create_token, find_user
+
+    with app.app_context():
+        return create_token(find_user("agent@paris.fr"))
+
+
+def public_rows(app, slug: str) -> list[dict]:
+    import sqlite3
+
+    conn = sqlite3.connect(Path(app.instance_path) / "public.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(f'select * from "{slug}" order by _id')]
+    finally:
+        conn.close()

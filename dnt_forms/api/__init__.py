@@ -139,7 +139,8 @@ def create(slug):
     payload = _strict_json()
 
     data, errors = normalise_api_entry(payload, opened.specs)
-    errors += validate_data(opened.version.schema_json, data, opened.specs)
+    if isinstance(payload, dict):
+        errors += validate_data(opened.version.schema_json, data, opened.specs)
     if errors:
         raise ApiError(422, errors=_public_errors(errors))
 

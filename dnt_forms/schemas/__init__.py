@@ -38,7 +38,7 @@ class LoadedSchema:
             return explicit
         candidates = [
             (self.tableschema or {}).get("name"),
-            self.canonical.get("x-name"),
+            self.canonical.get("name"),
             self.canonical.get("title"),
             stem,
         ]

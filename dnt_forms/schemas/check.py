@@ -78,6 +78,7 @@ NOT_YET = {
     "const": "les valeurs fixes (const)",
 }
 ROOT_KEYS = {
+    "name",
     "$schema",
     "$id",
     "$comment",

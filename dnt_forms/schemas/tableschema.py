@@ -137,6 +137,20 @@ def _repair_field(field: dict, path: str, warnings: list) -> None:
             SchemaProblem(f"{path}/name", f"espaces retirés autour de « {name} »", "name")
         )
 
+    examples = field.get("examples")
+    if examples is not None and not isinstance(examples, list):
+        # SCDL schemas write one example as a bare string; read as a list,
+        # it would become one "example" per character.
+        field["examples"] = [examples]
+        warnings.append(
+            SchemaProblem(
+                f"{path}/examples",
+                "« examples » écrit comme une valeur seule, lu comme l'exemple "
+                f"« {examples} »",
+                "examples",
+            )
+        )
+
     constraints = field.setdefault("constraints", {})
     for key in list(field):
         if key in CONSTRAINT_KEYS:

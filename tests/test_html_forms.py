@@ -1,0 +1,126 @@
+"""The generated HTML form: accessible, French, never loses what was typed."""
+
+import re
+from html import unescape
+
+import pytest
+
+from conftest import csrf_from, public_rows
+
+FORM = {
+    "title": "Demande de salle",
+    "description": "Réserver une salle municipale.",
+    "type": "object",
+    "required": ["association", "participants", "date", "assurance"],
+    "properties": {
+        "association": {"type": "string", "title": "Association",
+                        "x-purpose": "Savoir qui occupe la salle.",
+                        "examples": ["Club de judo"]},
+        "participants": {"type": "integer", "minimum": 1, "maximum": 500,
+                         "title": "Participants", "x-purpose": "Sécurité incendie.",
+                         "default": 20},
+        "budget": {"type": "number", "title": "Budget", "x-purpose": "Tarif."},
+        "date": {"type": "string", "format": "date", "title": "Date",
+                 "x-purpose": "Planning."},
+        "assurance": {"type": "boolean", "title": "Assurance",
+                      "x-purpose": "Obligation légale."},
+        "sono": {"type": "boolean", "title": "Sonorisation", "x-purpose": "Matériel."},
+        "salle": {"type": "string", "enum": ["A", "B", "C"], "title": "Salle",
+                  "x-purpose": "Affectation."},
+        "telephone": {"type": "string", "title": "Téléphone", "x-publish": False,
+                      "x-purpose": "Joindre le responsable le jour J."},
+        "notes": {"type": "string", "title": "Notes"},
+    },
+}
+
+
+@pytest.fixture
+def form_page(agent, make_form):
+    make_form(FORM, "salle")
+    return agent
+
+
+def test_anonymous_is_sent_to_sign_in(client):
+    response = client.get("/formulaires/salle/")
+    assert response.status_code == 302
+    assert "/connexion" in response.headers["Location"]
+
+
+def test_page_is_french_and_every_input_is_labelled(form_page):
+    html = form_page.get("/formulaires/salle/").text
+    assert '<html lang="fr">' in html
+    for input_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="(champ-[^"]+)"', html):
+        assert f'for="{input_id}"' in html, input_id
+    assert "Savoir qui occupe la salle." in html
+    assert "finalité non renseignée" in html  # "notes" has no purpose
+    assert "Donnée non publiée" in html
+    assert 'aria-describedby="champ-0-finalite champ-0-aide"' in html
+    assert 'value="20"' in html  # the default pre-fills the form
+
+
+def test_required_boolean_is_an_unselected_yes_no_choice(form_page):
+    html = form_page.get("/formulaires/salle/").text
+    group = html[html.index("<legend>Assurance"):]
+    group = group[: group.index("</fieldset>")]
+    assert 'value="oui"' in group and 'value="non"' in group
+    assert "checked" not in group
+
+
+def post(client, data):
+    page = client.get("/formulaires/salle/").text
+    return client.post("/formulaires/salle/", data={"csrf_token": csrf_from(page), **data})
+
+
+def test_french_input_is_stored_typed(form_page, app):
+    response = post(form_page, {
+        "association": "Judo", "participants": "45", "budget": "1 234,5",
+        "date": "12/03/2025", "assurance": "oui", "salle": "B",
+        "telephone": "0102030405", "notes": "ligne 1\r\nligne 2",
+    })
+    assert response.status_code == 302
+    row = public_rows(app, "salle")[0]
+    assert row["budget"] == 1234.5
+    assert row["date"] == "2025-03-12"
+    assert row["assurance"] == 1
+    assert row["sono"] == 0  # an unticked optional checkbox means "no"
+    assert row["notes"] == "ligne 1\nligne 2"
+    assert "telephone" not in row
+
+
+def test_errors_are_summarised_linked_and_typed_values_kept(form_page, app):
+    response = post(form_page, {
+        "association": "Judo <b>&</b>", "participants": "mille", "budget": "12,5",
+        "date": "31/02/2025",
+    })
+    assert response.status_code == 422
+    html = response.text
+    title = re.search(r"<title>(.*?)</title>", html, re.S)[1]
+    assert title.startswith("Erreur")
+    start = html.index('class="resume-erreurs"')
+    summary = html[start:html.index("</ul>", start)]
+    assert 'href="#champ-1"' in summary  # participants
+    assert 'href="#champ-3"' in summary  # date
+    assert 'href="#champ-4"' in summary  # assurance, required
+    assert "nombre entier" in unescape(summary)
+    # What the agent typed stays, escaped.
+    assert 'value="Judo &lt;b&gt;&amp;&lt;/b&gt;"' in html
+    assert 'value="mille"' in html
+    assert 'value="12,5"' in html
+    assert 'value="31/02/2025"' in html
+    assert 'aria-invalid="true"' in html
+    assert "champ-1-erreur" in html
+    assert public_rows(app, "salle") == []
+
+
+def test_missing_csrf_token_keeps_values_and_stores_nothing(form_page, app):
+    response = form_page.post("/formulaires/salle/", data={"association": "Judo"})
+    assert response.status_code == 422
+    assert "session a expiré" in unescape(response.text)
+    assert 'value="Judo"' in response.text
+    assert public_rows(app, "salle") == []
+
+
+def test_unknown_form_is_a_french_404(agent):
+    response = agent.get("/formulaires/inexistant/")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.text
