@@ -188,11 +188,16 @@ def current_user() -> User | None:
     return user
 
 
+def _here() -> str:
+    query = request.query_string.decode()
+    return f"{request.path}?{query}" if query else request.path
+
+
 def login_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if current_user() is None:
-            return redirect(url_for("auth.login", suivant=request.full_path))
+            return redirect(url_for("auth.login", suivant=_here()))
         return view(*args, **kwargs)
 
     return wrapped
@@ -203,7 +208,7 @@ def admin_required(view):
     def wrapped(*args, **kwargs):
         user = current_user()
         if user is None:
-            return redirect(url_for("auth.login", suivant=request.full_path))
+            return redirect(url_for("auth.login", suivant=_here()))
         if not user.is_admin:
             from flask import abort
 

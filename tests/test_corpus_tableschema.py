@@ -261,3 +261,12 @@ def _datasette_rows(server, slug) -> list[dict]:
         rows.extend(response.json())
         url = response.links.get("next", {}).get("url")
     return rows
+
+
+def test_examples_written_as_one_value_are_one_example():
+    # scdl-budget and others write "examples": "2018"; a list of characters
+    # would then show "Exemple : « 2 », « 0 »…" in hints and error messages.
+    warnings = []
+    desc = repair({"fields": [{"name": "annee", "examples": "2018"}]}, warnings)
+    assert desc["fields"][0]["examples"] == ["2018"]
+    assert [w.path for w in warnings] == ["/fields/0/examples"]

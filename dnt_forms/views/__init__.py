@@ -112,12 +112,21 @@ def _by_field(errors: list[dict]) -> dict:
 
 
 def _summary(errors: list[dict], specs) -> list[dict]:
+    """The errors in the order of the fields on the page, linked to each."""
     by_name = {spec.name: spec for spec in specs}
+
+    def position(error):
+        spec = by_name.get(error.get("field"))
+        return spec.position if spec else -1
+
     out = []
-    for error in errors:
+    for error in sorted(errors, key=position):
         spec = by_name.get(error.get("field"))
         anchor = input_names(spec)[0][2] if spec else None
-        out.append({"anchor": anchor, "title": error.get("title"), "message": error["message"]})
+        message = error["message"]
+        if error.get("title"):
+            message = message[:1].lower() + message[1:]
+        out.append({"anchor": anchor, "title": error.get("title"), "message": message})
     return out
 
 
