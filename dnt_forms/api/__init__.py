@@ -154,7 +154,7 @@ def create(slug):
             )
         raise ApiError(409, errors=_public_errors(exc.errors), **extra) from None
     except FormClosedError:
-        raise ApiError(409, "Ce formulaire est clos : il n'accepte plus d'entrées.")
+        raise ApiError(403, "Ce formulaire est clos : il n'accepte plus d'entrées.")
 
     response = jsonify({"id": entry.id, "revision": entry.revision})
     response.status_code = 201

@@ -1,0 +1,95 @@
+"""Escaping, CSRF, cookies, one-time links."""
+
+import re
+
+from conftest import csrf_from
+from dnt_forms import create_app
+
+HOSTILE = {
+    "title": "<script>alert('titre')</script>",
+    "description": "<img src=x onerror=alert(1)>",
+    "type": "object",
+    "properties": {
+        "champ": {"type": "string", "title": "<b>gras</b>",
+                  "x-purpose": "<script>alert('finalité')</script>",
+                  "enum": ["<i>a</i>", "b"]},
+    },
+}
+
+
+def test_schema_text_is_escaped_everywhere(agent, make_form):
+    make_form(HOSTILE, "hostile")
+    for page in ("/", "/formulaires/hostile/"):
+        html = agent.get(page).text
+        assert "<script>alert" not in html
+        assert "<img src=x" not in html
+        assert "<b>gras</b>" not in html
+    html = agent.get("/formulaires/hostile/").text
+    assert "&lt;script&gt;alert(&#39;finalité&#39;)&lt;/script&gt;" in html
+
+
+def test_logout_needs_the_csrf_token(agent):
+    assert agent.post("/deconnexion").status_code == 400
+    page = agent.get("/").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    assert agent.post("/deconnexion", data={"csrf_token": token}).status_code == 302
+    assert agent.get("/").status_code == 302
+
+
+def _session_cookie(response) -> str:
+    return next(h for h in response.headers.getlist("Set-Cookie")
+                if h.startswith("dnt_session="))
+
+
+def _login_response(app):
+    from dnt_forms.auth import create_user
+
+    with app.app_context():
+        create_user("c@d.fr", "agent", password="mot-de-passe-long")
+    client = app.test_client()
+    page = client.get("/connexion").text
+    return client.post("/connexion", data={
+        "email": "c@d.fr", "password": "mot-de-passe-long", "csrf_token": csrf_from(page),
+    })
+
+
+def test_session_cookie_is_secure_only_over_https(tmp_path):
+    plain = _login_response(create_app({"TESTING": True}, instance=tmp_path / "a"))
+    assert "Secure" not in _session_cookie(plain)
+    assert "HttpOnly" in _session_cookie(plain)
+
+    https = _login_response(
+        create_app({"TESTING": True, "DNT_HTTPS": True}, instance=tmp_path / "b")
+    )
+    assert "Secure" in _session_cookie(https)
+
+
+def test_wrong_password_is_refused_in_french(client, agent):
+    client.post("/deconnexion", data={"csrf_token": csrf_from(client.get("/").text)})
+    page = client.get("/connexion").text
+    response = client.post("/connexion", data={
+        "email": "agent@paris.fr", "password": "faux", "csrf_token": csrf_from(page),
+    })
+    assert response.status_code == 422
+    assert "<title>Erreur" in response.text
+    assert "ne correspondent à aucun compte" in response.text
+
+
+def test_one_time_link_works_once(app):
+    from dnt_forms.auth import create_user, make_one_time_link
+
+    with app.app_context():
+        user = create_user("new@commune.fr", "agent")
+        token = make_one_time_link(user)
+    client = app.test_client()
+    url = f"/connexion/lien/{token}"
+    page = client.get(url)
+    assert page.status_code == 200
+    short = client.post(url, data={"password": "court", "confirm": "court",
+                                   "csrf_token": csrf_from(page.text)})
+    assert short.status_code == 422 and "10 caractères" in short.text
+    done = client.post(url, data={"password": "une-bonne-phrase", "confirm": "une-bonne-phrase",
+                                  "csrf_token": csrf_from(page.text)})
+    assert done.status_code == 302
+    assert client.get("/").status_code == 200
+    assert app.test_client().get(url).status_code == 404
