@@ -46,6 +46,8 @@ def create_app(test_config: dict | None = None, instance: Path | None = None) ->
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["DNT_HTTPS"] else "http"
 
     app.json.ensure_ascii = False
+    # Field order is meaningful: a client builds its form from the schema.
+    app.json.sort_keys = False
     db.init_app(app)
     csrf.init_app(app)
 
