@@ -130,8 +130,6 @@ def convert(spec: FieldSpec, raw: list):
     if text is None:
         return None
     text = text.replace("\r\n", "\n")
-    if spec.widget not in ("textarea", "lines") and not text.strip():
-        return None
     if not text.strip():
         return None
     return _convert_text(spec, text)
@@ -158,8 +156,10 @@ def _convert_text(spec: FieldSpec, text: str):
             return json.loads(text)
         except json.JSONDecodeError:
             raise french.InputError("Doit être du JSON valide.") from None
-    if spec.widget in ("text", "email", "url"):
+    if spec.widget in ("email", "url"):
+        # Spaces around an address are never part of it.
         return text.strip()
+    # Free text keeps what was typed, spaces included.
     return text
 
 
