@@ -23,13 +23,20 @@ def _app():
     return create_app()
 
 
+class CommandError(click.ClickException):
+    """A failed command, told in French on stderr."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True)
+
+
 def _fail(message: str) -> None:
-    raise click.ClickException(message)
+    raise CommandError(message)
 
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Journal détaillé.")
-def main(verbose: bool) -> None:
+def cli(verbose: bool) -> None:
     """dnt-forms : formulaires partagés, saisis une fois, réutilisés partout."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -37,7 +44,7 @@ def main(verbose: bool) -> None:
     )
 
 
-@main.command("init")
+@cli.command("init")
 def init_command() -> None:
     """Crée l'instance (bases, configuration, clé secrète) si elle manque."""
     app = _app()
@@ -57,7 +64,7 @@ def _valid_org_code(code: str) -> bool:
     return total % 10 == 0
 
 
-@main.group("org")
+@cli.group("org")
 def org_group() -> None:
     """Organisations (communes, intercommunalités, départements…)."""
 
@@ -86,7 +93,7 @@ def org_create_command(code: str, name: str) -> None:
     click.echo(f"Organisation {code} créée : {name}")
 
 
-@main.group("user")
+@cli.group("user")
 def user_group() -> None:
     """Comptes des agents, gestionnaires et administrateurs."""
 
@@ -121,24 +128,55 @@ def user_create_command(email, role, org_code, forms, password_stdin) -> None:
             if org is None:
                 _fail(f"Organisation {org_code} inconnue : créez-la avec "
                       f"« dnt-forms org create {org_code} NOM ».")
+        _check_forms_exist(_split(forms))
         user = create_user(email, role, org, password, _split(forms))
         click.echo(f"Compte {email} créé ({role}).")
+        if org is None and role == "agent":
+            click.echo(
+                "Attention : ce compte n'a pas d'organisation ; ses entrées seront "
+                "publiées sans producteur (_organisation vide)."
+            )
         if password is None:
             token = make_one_time_link(user)
             click.echo("Lien à usage unique pour choisir le mot de passe :")
-            click.echo(_link(token))
+            click.echo(_link(app, token))
+
+
+@user_group.command("link")
+@click.argument("email")
+def user_link_command(email) -> None:
+    """Affiche un nouveau lien à usage unique pour (re)choisir le mot de passe."""
+    from .auth import find_user, make_one_time_link
+
+    app = _app()
+    with app.app_context():
+        user = find_user(email)
+        if user is None:
+            _fail(f"Aucun compte {email}.")
+        token = make_one_time_link(user)
+    click.echo(f"Lien à usage unique pour {email} :")
+    click.echo(_link(app, token))
+
+
+def _check_forms_exist(slugs: list[str]) -> None:
+    from .db import db
+    from .models import Form
+
+    known = set(db.session.execute(db.select(Form.slug)).scalars())
+    unknown = [s for s in slugs if s not in known]
+    if unknown:
+        _fail(f"Formulaire(s) inconnu(s) : {', '.join(unknown)}.")
 
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _link(token: str, base: str | None = None) -> str:
-    base = base or "http://127.0.0.1:8000"
-    return f"{base}/connexion/lien/{token}"
+def _link(app, token: str) -> str:
+    return f"{app.config['DNT_BASE_URL'].rstrip('/')}/connexion/lien/{token}"
 
 
-@main.group("token")
+@cli.group("token")
 def token_group() -> None:
     """Jetons de l'API JSON."""
 
@@ -156,6 +194,7 @@ def token_create_command(email, scope, forms) -> None:
         user = find_user(email)
         if user is None:
             _fail(f"Aucun compte {email}.")
+        _check_forms_exist(_split(forms))
         token = create_token(user, scope, _split(forms))
     click.echo(f"Jeton ({scope}) pour {email}, à garder secret : il ne sera plus affiché.")
     click.echo(token)
@@ -176,7 +215,7 @@ def token_revoke_command(email) -> None:
     click.echo(f"{count} jeton(s) révoqué(s) pour {email}.")
 
 
-@main.group("schema")
+@cli.group("schema")
 def schema_group() -> None:
     """Schémas des formulaires : vérifier, importer, publier, clore."""
 
@@ -270,7 +309,7 @@ def schema_close_command(slug) -> None:
     click.echo(f"{slug} : clos aux nouvelles entrées.")
 
 
-@main.command("publish")
+@cli.command("publish")
 @click.option("--rebuild", is_flag=True, required=True, help="Reconstruit public.db.")
 def publish_command(rebuild) -> None:
     """Reconstruit public.db depuis la base de référence."""
@@ -282,7 +321,7 @@ def publish_command(rebuild) -> None:
     click.echo(f"public.db reconstruite : {count} formulaire(s).")
 
 
-@main.command("serve")
+@cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
@@ -296,6 +335,24 @@ def serve_command(host, port, workers) -> None:
         click.echo(line)
     click.echo(f"Service sur {base}/ — données publiées sur {base}/data/ (Ctrl-C pour arrêter)")
     run_gunicorn(host, port, workers)
+
+
+def main() -> None:
+    """Console entry point: click's own usage errors get a French frame."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrompu.", err=True)
+        sys.exit(1)
+    except click.UsageError as exc:
+        # TODO: click words its usage errors in English; a French catalogue
+        # would need click's gettext domain translated.
+        hint = f" (voir « {exc.ctx.command_path} --help »)" if exc.ctx else ""
+        click.echo(f"Erreur d'utilisation{hint} : {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -155,7 +155,10 @@ def _compile_property(name: str, prop: dict, required: bool) -> FieldSpec:
         or prop.get("writeOnly") is True
         or prop.get("format") == "password"
     )
-    widget_examples = [e for e in prop.get("examples", []) if e is not None]
+    # An example of a yes/no answer ("True") only confuses next to Oui/Non.
+    widget_examples = [
+        e for e in prop.get("examples", []) if e is not None and json_type != "boolean"
+    ]
     examples = [_typed_example(widget, e) for e in widget_examples]
     return FieldSpec(
         name=name,

@@ -22,6 +22,8 @@ DEFAULTS = {
     "DNT_DEFAULT_LICENSE_URL": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
     "DNT_SQL_TIME_LIMIT_MS": 1000,
     "DNT_ONE_TIME_LINK_HOURS": 72,
+    # Address people use to reach the service, for the links the CLI prints.
+    "DNT_BASE_URL": os.environ.get("DNT_FORMS_BASE_URL", "http://127.0.0.1:8000"),
 }
 
 

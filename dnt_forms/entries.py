@@ -22,6 +22,10 @@ class OpenForm:
     specs: list[FieldSpec]
 
     @property
+    def slug(self) -> str:
+        return self.form.slug
+
+    @property
     def title(self) -> str:
         return self.schema.get("title") or self.form.slug
 

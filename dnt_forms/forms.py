@@ -84,6 +84,52 @@ def display_value(spec: FieldSpec, value):
     return str(value)
 
 
+def redisplay(form: EntryForm, specs: list[FieldSpec]) -> None:
+    """Show readable dates again in the form a date input understands.
+
+    A date input only takes ISO values: `12/03/2025` typed in an old browser
+    (where the input is plain text) is shown back as 2025-03-12. A value
+    that cannot be read stays exactly as typed.
+    """
+    for spec in specs:
+        if spec.widget not in ("date", "datetime"):
+            continue
+        field = form[input_names(spec)[0][0]]
+        if not field.data:
+            continue
+        try:
+            if spec.widget == "date":
+                field.data = french.parse_date(field.data)
+            else:
+                field.data = french.parse_datetime(field.data)[:16]
+        except french.InputError:
+            pass
+
+
+def display(spec: FieldSpec, value) -> str:
+    """A stored value as people read it: labels, French numbers and dates."""
+    if value is None:
+        return ""
+    labels = {str(c.value): c.label for c in spec.choices}
+    if spec.widget == "geopoint" and isinstance(value, list):
+        return " ; ".join(french.format_number(v) for v in value)
+    if isinstance(value, list):
+        return ", ".join(labels.get(str(v), str(v)) for v in value)
+    if spec.json_type == "boolean":
+        return "Oui" if value else "Non"
+    if str(value) in labels:
+        return labels[str(value)]
+    if spec.widget == "number":
+        return french.format_number(value)
+    if spec.widget == "date" and isinstance(value, str) and len(value) == 10:
+        return f"{value[8:]}/{value[5:7]}/{value[:4]}"
+    if spec.widget == "datetime" and isinstance(value, str) and len(value) >= 16:
+        return f"{value[8:10]}/{value[5:7]}/{value[:4]} {value[11:16]}"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def read_form(form: EntryForm, specs: list[FieldSpec], schema_json: str):
     """(data, errors): the posted form read, converted and validated."""
     data = {}

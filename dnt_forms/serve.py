@@ -66,7 +66,9 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self):
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            # Settings unknown to an older gunicorn are left out.
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
 
     def load(self):
         # Runs in each worker after the fork (no preload): each worker owns
@@ -86,5 +88,8 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
         "graceful_timeout": 10,
         "accesslog": "-",
         "preload_app": False,
+        # gunicorn 24+ opens a control socket in the home folder by default;
+        # two services (or a test run beside a service) would fight over it.
+        "control_socket_disable": True,
     }
     _Gunicorn(options, str(instance_path())).run()

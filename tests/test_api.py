@@ -251,3 +251,13 @@ def test_method_not_allowed_keeps_the_envelope(client, token, make_form):
 def test_unknown_api_path_is_404_in_the_envelope(client, token):
     response = client.get("/api/v1/nulle-part", headers={"Authorization": f"Bearer {token}"})
     assert_envelope(response, 404)
+
+
+def test_form_encoded_body_is_415(client, token, make_form):
+    make_form(FORM, "inscriptions")
+    response = client.post(
+        "/api/v1/forms/inscriptions/entries",
+        data={"nom": "A", "age": "1"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert_envelope(response, 415)

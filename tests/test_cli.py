@@ -37,12 +37,16 @@ def test_init_is_idempotent(instance):
         (["user", "create", "a@b.fr", "--role", "agent", "--org", "99999"], "inconnue"),
         (["token", "create", "personne@nulle.part"], "Aucun compte"),
         (["schema", "publish", "inexistant"], "Aucun formulaire"),
+        (["user", "create", "a@b.fr", "--role", "chef"], "chef"),
+        (["user", "link", "personne@nulle.part"], "Aucun compte"),
+        (["schema", "check", "/nulle/part.json"], "introuvable"),
     ],
 )
 def test_errors_are_french_on_stderr_without_traceback(instance, args, message):
     result = run_cli(instance, *args, check=False)
     assert result.returncode != 0
     assert message in result.stderr
+    assert result.stderr.startswith(("Erreur", "Schéma refusé"))
     assert "Traceback" not in result.stderr
 
 
@@ -59,6 +63,11 @@ def test_org_user_token_flow(instance):
     conn.close()
     assert token not in stored and len(stored[0]) == 64
     assert "1 jeton" in run_cli(instance, "token", "revoke", "agent@ajaccio.fr").stdout
+    relinked = run_cli(instance, "user", "link", "agent@ajaccio.fr")
+    assert "/connexion/lien/" in last_line(relinked)
+    refused = run_cli(instance, "token", "create", "agent@ajaccio.fr", "--forms", "nope",
+                      check=False)
+    assert refused.returncode == 1 and "nope" in refused.stderr
 
 
 def test_password_stdin_is_hashed_with_argon2(instance):

@@ -124,3 +124,26 @@ def test_unknown_form_is_a_french_404(agent):
     response = agent.get("/formulaires/inexistant/")
     assert response.status_code == 404
     assert "Page introuvable" in response.text
+
+
+def test_home_links_lead_to_each_form(form_page):
+    html = form_page.get("/").text
+    assert 'href="/formulaires/salle/"' in html
+    assert 'href="/formulaires/salle/entrees/"' in html
+    assert 'href="/data/public/salle"' in html
+    assert form_page.get("/formulaires/salle/").status_code == 200
+
+
+def test_readable_date_is_shown_back_as_iso_for_the_date_input(form_page):
+    response = post(form_page, {"association": "Judo", "date": "12/03/2025"})
+    assert response.status_code == 422
+    assert 'value="2025-03-12"' in response.text
+
+
+def test_entry_page_shows_labels_and_french_values(form_page, app):
+    response = post(form_page, {
+        "association": "Judo", "participants": "45", "budget": "1234,5",
+        "date": "12/03/2025", "assurance": "oui", "salle": "B",
+    })
+    page = form_page.get(response.headers["Location"]).text
+    assert "12/03/2025" in page and "1234,5" in page and "Oui" in page

@@ -32,6 +32,7 @@ SUMMARIES = {
     405: "Méthode non permise sur cette adresse.",
     409: "Une entrée avec la même clé existe déjà.",
     413: "Corps de requête trop volumineux.",
+    415: "Type de contenu non pris en charge : envoyez du JSON.",
     422: "L'entrée contient des erreurs.",
     500: "Erreur interne : l'incident est enregistré.",
 }
@@ -124,13 +125,25 @@ def schema(slug):
 
 
 def _strict_json():
+    if not request.is_json:
+        raise ApiError(
+            415, "Envoyez l'entrée en JSON, avec l'en-tête "
+            "« Content-Type: application/json »."
+        )
+
     def refuse_constant(name):
-        raise ValueError(f"{name} n'est pas du JSON")
+        raise ValueError(name)
 
     try:
         return json.loads(request.get_data(cache=False), parse_constant=refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, f"JSON illisible ligne {exc.lineno}, colonne {exc.colno}."
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"JSON illisible : {exc}") from None
+        raise ApiError(
+            400, f"JSON illisible : {exc} n'est pas une valeur JSON (utilisez null)."
+        ) from None
 
 
 @bp.post("/forms/<slug>/entries")

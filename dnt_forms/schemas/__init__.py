@@ -59,7 +59,9 @@ def load_text(text: str) -> LoadedSchema:
             [
                 SchemaProblem(
                     "",
-                    f"JSON illisible ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}",
+                    f"JSON illisible ligne {exc.lineno}, colonne {exc.colno} : "
+                    "vérifiez les virgules, guillemets et accolades autour de "
+                    "cet endroit",
                     "json",
                 )
             ]
@@ -78,9 +80,21 @@ def load_file(path: str | Path) -> LoadedSchema:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except FileNotFoundError:
         raise InvalidSchemaError(
-            [SchemaProblem("", f"fichier illisible : {exc}", "file")]
+            [SchemaProblem("", f"fichier introuvable : {path}", "file")]
+        ) from None
+    except IsADirectoryError:
+        raise InvalidSchemaError(
+            [SchemaProblem("", f"{path} est un dossier, pas un fichier", "file")]
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidSchemaError(
+            [SchemaProblem("", f"{path} n'est pas encodé en UTF-8", "file")]
+        ) from None
+    except OSError as exc:
+        raise InvalidSchemaError(
+            [SchemaProblem("", f"fichier illisible : {path} ({exc.strerror})", "file")]
         ) from None
     return load_text(text)
 

@@ -369,8 +369,8 @@ def _refuse_not_yet(node: dict, path: str, problems: list) -> None:
             problems.append(
                 SchemaProblem(
                     f"{path}/{_escape(key)}",
-                    f"{NOT_YET[key]} : pas encore pris en charge par le générateur "
-                    "de formulaires",
+                    f"{NOT_YET[key]} : mot-clé « {key} » pas encore pris en charge "
+                    "par le générateur de formulaires",
                     key,
                 )
             )

@@ -14,7 +14,14 @@ from ..errors import (
     FormClosedError,
     SchemaNotFoundError,
 )
-from ..forms import build_form_class, input_names, prefill, read_form
+from ..forms import (
+    build_form_class,
+    display,
+    input_names,
+    prefill,
+    read_form,
+    redisplay,
+)
 from ..store import entries_of, get_entry, history_of
 
 logger = logging.getLogger(__name__)
@@ -32,6 +39,11 @@ STATE_LABELS = {
 @bp.app_context_processor
 def inject_user():
     return {"current_user": current_user(), "state_labels": STATE_LABELS}
+
+
+@bp.app_template_filter("shown")
+def shown_filter(value, spec):
+    return display(spec, value)
 
 
 @bp.route("/")
@@ -72,6 +84,7 @@ def new_entry(slug):
             )
         else:
             data, errors = read_form(wtform, opened.specs, opened.version.schema_json)
+            redisplay(wtform, opened.specs)
             if not errors:
                 try:
                     entry = save_new_entry(opened, data, current_user())
