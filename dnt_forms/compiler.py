@@ -72,6 +72,10 @@ class FieldSpec:
         fmt_hint = FORMAT_HINTS.get(self.widget)
         if fmt_hint:
             parts.append(fmt_hint)
+        if self.ref:
+            parts.append(
+                f"Numéro d'une entrée du formulaire « {self.ref['form']} »."
+            )
         bounds = _bounds_hint(self.prop)
         if bounds:
             parts.append(bounds)

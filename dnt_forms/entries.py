@@ -57,6 +57,33 @@ def listed_forms() -> list[OpenForm]:
     return out
 
 
+def reference_errors(opened: OpenForm, data: dict) -> list[dict]:
+    """x-ref fields must hold the id of a published entry of their form."""
+    from .models import PUBLISHED_STATES
+    from .validation import error
+
+    errors = []
+    for spec in opened.specs:
+        value = data.get(spec.name)
+        if not spec.ref or not isinstance(value, int) or isinstance(value, bool):
+            continue
+        target = db.session.execute(
+            db.select(Entry)
+            .join(Form, Entry.form_id == Form.id)
+            .filter(Form.slug == spec.ref["form"], Entry.id == value)
+        ).scalar_one_or_none()
+        if target is None or target.state not in PUBLISHED_STATES:
+            errors.append(
+                error(
+                    [spec.name],
+                    spec,
+                    f"Aucune entrée publiée n° {value} dans le formulaire "
+                    f"« {spec.ref['form']} ».",
+                )
+            )
+    return errors
+
+
 def save_new_entry(opened: OpenForm, data: dict, user: User | None) -> Entry:
     entry = create_entry(
         opened.form,

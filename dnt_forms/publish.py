@@ -144,6 +144,7 @@ class PublicStore:
     def _ensure_table(self, db, slug: str, specs, form_info: dict) -> bool:
         """Create or reshape the table; True when it was (re)created empty."""
         columns = expected_columns(specs)
+        foreign_keys = _foreign_keys(db, specs)
         table = db[slug]
         if table.exists():
             current = {c.name: c.type.upper() for c in table.columns}
@@ -151,13 +152,18 @@ class PublicStore:
                 name: {int: "INTEGER", float: "REAL", str: "TEXT"}[kind]
                 for name, kind in columns.items()
             }
-            if current == wanted and list(current) == list(wanted):
+            current_keys = sorted(
+                (fk.column, fk.other_table, fk.other_column) for fk in table.foreign_keys
+            )
+            if (
+                list(current.items()) == list(wanted.items())
+                and current_keys == sorted(foreign_keys)
+            ):
                 return False
             # The schema changed: the table is derived data, so it is
             # rebuilt from the private store rather than migrated in place.
             logger.info("public table %s reshaped for a new schema", slug)
             table.drop()
-        foreign_keys = _foreign_keys(db, specs)
         db[slug].create(columns, pk="_id", foreign_keys=foreign_keys)
         return True
 

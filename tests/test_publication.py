@@ -160,3 +160,29 @@ def test_rebuild_and_repair_restore_the_projection(app, agent, token, make_form)
     with app.app_context():
         sync_all(app.extensions["dnt_public"], rebuild=True)
     assert public_rows(app, "gardiens") == before
+
+
+def test_x_ref_holds_an_existing_entry_and_is_a_foreign_key(app, agent, token, make_form):
+    make_form(FORM, "gardiens")
+    make_form({
+        "title": "Astreintes", "type": "object", "required": ["gardien"],
+        "properties": {"gardien": {
+            "type": "integer", "title": "Gardien", "x-purpose": "Qui est d'astreinte.",
+            "x-ref": {"form": "gardiens", "label": "batiment"}}},
+    }, "astreintes")
+    headers = {"Authorization": f"Bearer {token}"}
+    created = agent.post("/api/v1/forms/gardiens/entries", json=ENTRY, headers=headers)
+    gardien = created.get_json()["id"]
+
+    ok = agent.post("/api/v1/forms/astreintes/entries", json={"gardien": gardien},
+                    headers=headers)
+    assert ok.status_code == 201
+    missing = agent.post("/api/v1/forms/astreintes/entries", json={"gardien": 999},
+                         headers=headers)
+    assert missing.status_code == 422
+    assert missing.get_json()["errors"][0]["path"] == "/gardien"
+
+    conn = sqlite3.connect(Path(app.instance_path) / "public.db")
+    keys = conn.execute("PRAGMA foreign_key_list('astreintes')").fetchall()
+    conn.close()
+    assert [(k[2], k[3], k[4]) for k in keys] == [("gardiens", "gardien", "_id")]

@@ -9,7 +9,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ..auth import token_from_request
-from ..entries import listed_forms, open_form, save_new_entry
+from ..entries import listed_forms, open_form, reference_errors, save_new_entry
 from ..errors import (
     DuplicateEntryError,
     EntryNotFoundError,
@@ -154,6 +154,7 @@ def create(slug):
     data, errors = normalise_api_entry(payload, opened.specs)
     if isinstance(payload, dict):
         errors += validate_data(opened.version.schema_json, data, opened.specs)
+        errors += reference_errors(opened, data)
     if errors:
         raise ApiError(422, errors=_public_errors(errors))
 

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from ..auth import current_user, login_required
-from ..entries import listed_forms, open_form, save_new_entry
+from ..entries import listed_forms, open_form, reference_errors, save_new_entry
 from ..errors import (
     DuplicateEntryError,
     EntryNotFoundError,
@@ -84,6 +84,7 @@ def new_entry(slug):
             )
         else:
             data, errors = read_form(wtform, opened.specs, opened.version.schema_json)
+            errors += reference_errors(opened, data)
             redisplay(wtform, opened.specs)
             if not errors:
                 try:
