@@ -9,7 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .config import DEFAULTS, instance_path, write_instance_config
-from .db import db, engine_options
+from .db import add_missing_columns, db, engine_options
 
 __all__ = ["create_app", "create_wsgi_app"]
 
@@ -56,6 +56,8 @@ def create_app(test_config: dict | None = None, instance: Path | None = None) ->
 
     with app.app_context():
         db.create_all()
+        for column in add_missing_columns():
+            logger.info("private.db: column %s added", column)
     store = PublicStore(folder / "public.db")
     store.ensure_catalogue()
     app.extensions["dnt_public"] = store

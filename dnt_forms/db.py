@@ -33,6 +33,36 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.close()
 
 
+def add_missing_columns() -> list[str]:
+    """Add the columns a newer version of the models declares.
+
+    create_all() makes missing tables but never alters existing ones; new
+    columns are all nullable or defaulted, so ALTER TABLE ADD COLUMN is
+    enough and keeps every row.
+    """
+    from sqlalchemy import inspect, text
+
+    added = []
+    inspector = inspect(db.engine)
+    for table in db.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=db.engine.dialect)
+            default = ""
+            if column.server_default is not None:
+                default = f" DEFAULT '{column.server_default.arg}'"
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}')
+                )
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
 def engine_options() -> dict:
     """SQLAlchemy engine options: a small pool of long-lived connections."""
     # SQLAlchemy keeps these connections open for the life of the worker

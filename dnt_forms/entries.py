@@ -8,10 +8,11 @@ from flask import current_app
 
 from .compiler import FieldSpec
 from .db import db
-from .errors import SchemaNotFoundError
+from .errors import FormNotOpenError, SchemaNotFoundError
+from .permissions import form_open_to, manages
 from .models import Entry, Form, FormVersion, User
 from .schemas.versions import current_version, specs_of
-from .store import create_entry
+from .store import create_entry, update_entry
 
 
 @dataclass
@@ -34,26 +35,36 @@ class OpenForm:
         return self.schema.get("x-purpose") or self.schema.get("description") or ""
 
 
-def open_form(slug: str, user: User | None, *, for_writing: bool = False) -> OpenForm:
-    """A form the user may use; drafts stay invisible to everyone but admins."""
+def open_form(slug: str, user: User | None) -> OpenForm:
+    """A form the account may use.
+
+    A draft form stays invisible (not found) to all but its managers; a form
+    restricted to other organisations is refused (FormNotOpenError).
+    """
     form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
     version = current_version(form) if form else None
     if form is None or version is None:
         raise SchemaNotFoundError(f"Aucun formulaire « {slug} ».")
-    if form.status == "draft" and not (user and user.is_admin):
+    if form.status == "draft" and not manages(user, form):
         raise SchemaNotFoundError(f"Aucun formulaire « {slug} ».")
+    if not form_open_to(form, user):
+        raise FormNotOpenError(
+            f"Le formulaire « {slug} » n'est pas ouvert à votre organisation."
+        )
     return OpenForm(form, version, version.schema, specs_of(version))
 
 
-def listed_forms() -> list[OpenForm]:
+def listed_forms(user: User | None) -> list[OpenForm]:
+    """Published forms open to the account, and the drafts it manages."""
     forms = db.session.execute(
-        db.select(Form).filter(Form.status == "published").order_by(Form.slug)
+        db.select(Form).filter(Form.status != "closed").order_by(Form.slug)
     ).scalars()
     out = []
     for form in forms:
         version = current_version(form)
-        if version is not None:
-            out.append(OpenForm(form, version, version.schema, specs_of(version)))
+        if version is None or not form_open_to(form, user):
+            continue
+        out.append(OpenForm(form, version, version.schema, specs_of(version)))
     return out
 
 
@@ -84,7 +95,9 @@ def reference_errors(opened: OpenForm, data: dict) -> list[dict]:
     return errors
 
 
-def save_new_entry(opened: OpenForm, data: dict, user: User | None) -> Entry:
+def save_new_entry(
+    opened: OpenForm, data: dict, user: User | None, state: str = "submitted"
+) -> Entry:
     entry = create_entry(
         opened.form,
         opened.version.number,
@@ -92,6 +105,33 @@ def save_new_entry(opened: OpenForm, data: dict, user: User | None) -> Entry:
         opened.specs,
         data,
         user,
+        state,
+    )
+    publish_entry(opened, entry)
+    return entry
+
+
+def change_entry(
+    opened: OpenForm,
+    entry: Entry,
+    expected_revision: int,
+    user: User | None,
+    *,
+    data: dict | None = None,
+    state: str | None = None,
+    action: str = "update",
+) -> Entry:
+    """Store a change (RevisionConflictError if stale), then project it."""
+    entry = update_entry(
+        entry,
+        expected_revision,
+        data=data,
+        state=state,
+        user=user,
+        action=action,
+        form_schema=opened.schema,
+        specs=opened.specs,
+        version_number=opened.version.number if data is not None else None,
     )
     publish_entry(opened, entry)
     return entry

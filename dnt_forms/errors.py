@@ -60,3 +60,17 @@ class DuplicateEntryError(DntFormsError):
 
 class FormClosedError(DntFormsError):
     """The form accepts no new entries."""
+
+
+class FormNotOpenError(DntFormsError):
+    """The form exists but is not open to this account's organisation."""
+
+
+class RevisionConflictError(DntFormsError):
+    """Someone else changed the entry since the caller read it."""
+
+    def __init__(self, current_revision: int):
+        self.current_revision = current_revision
+        super().__init__(
+            f"L'entrée a été modifiée entre-temps (révision {current_revision})."
+        )

@@ -130,12 +130,27 @@ def display(spec: FieldSpec, value) -> str:
     return str(value)
 
 
-def read_form(form: EntryForm, specs: list[FieldSpec], schema_json: str):
-    """(data, errors): the posted form read, converted and validated."""
+def read_form(
+    form: EntryForm,
+    specs: list[FieldSpec],
+    schema_json: str,
+    previous: dict | None = None,
+):
+    """(data, errors): the posted form read, converted and validated.
+
+    When editing, a field whose inputs were not posted at all keeps its
+    previous value: a page that does not show a field cannot erase it.
+    Checkboxes are the exception, since browsers never post unticked ones.
+    """
     data = {}
     errors = []
     for spec in specs:
-        raw = [form[attr].data for attr, _, _ in input_names(spec)]
+        fields = [form[attr] for attr, _, _ in input_names(spec)]
+        if previous is not None and not _posted(spec, fields):
+            if spec.name in previous:
+                data[spec.name] = previous[spec.name]
+            continue
+        raw = [field.data for field in fields]
         try:
             value = convert(spec, raw)
         except french.InputError as exc:
@@ -151,6 +166,14 @@ def read_form(form: EntryForm, specs: list[FieldSpec], schema_json: str):
         if problem["field"] not in unreadable:
             errors.append(problem)
     return data, errors
+
+
+def _posted(spec: FieldSpec, fields) -> bool:
+    if spec.widget == "checkboxes" or (
+        spec.json_type == "boolean" and not spec.required
+    ):
+        return True
+    return any(field.raw_data for field in fields)
 
 
 def convert(spec: FieldSpec, raw: list):

@@ -106,6 +106,9 @@ class Form(db.Model):
     current_version: Mapped[int] = mapped_column(Integer, default=0)
     # Where the form came from (a file of form_schemas/, or an import).
     origin: Mapped[str | None] = mapped_column(Text)
+    # Codes of the organisations the form is open to, comma-separated;
+    # empty means every organisation.
+    restricted_orgs: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     versions: Mapped[list[FormVersion]] = relationship(
@@ -173,6 +176,20 @@ class EntryKey(db.Model):
     )
     key_name: Mapped[str] = mapped_column(Text)
     key_value: Mapped[str] = mapped_column(Text)
+
+
+class LoginFailure(db.Model):
+    """A failed sign-in, counted per account and per address.
+
+    Kept in the private database so that every gunicorn worker sees the
+    same counters.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class EntryHistory(db.Model):

@@ -9,11 +9,17 @@ from __future__ import annotations
 import json
 import logging
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from .compiler import FieldSpec
 from .db import db
-from .errors import DuplicateEntryError, EntryNotFoundError, FormClosedError
+from .errors import (
+    DuplicateEntryError,
+    EntryNotFoundError,
+    FormClosedError,
+    RevisionConflictError,
+)
 from .models import Entry, EntryHistory, EntryKey, Form, User, utcnow
 from .validation import error
 
@@ -52,7 +58,8 @@ def create_entry(
     if form.status == "closed":
         raise FormClosedError(f"Le formulaire « {form.slug} » est clos.")
 
-    keys = natural_keys(form_schema, specs, data)
+    # A draft holds no natural key yet: it is checked when it is submitted.
+    keys = natural_keys(form_schema, specs, data) if state != "draft" else []
     _refuse_taken_keys(form, keys)
 
     now = utcnow()
@@ -80,7 +87,7 @@ def create_entry(
                 entry_id=entry.id,
                 revision=1,
                 user_id=user.id if user else None,
-                action="create",
+                action="draft" if state == "draft" else "create",
                 changes_json=json.dumps(changes, ensure_ascii=False),
                 at=now,
             )
@@ -96,14 +103,125 @@ def create_entry(
     return entry
 
 
-def _refuse_taken_keys(form: Form, keys: list) -> None:
+def update_entry(
+    entry: Entry,
+    expected_revision: int,
+    *,
+    data: dict | None = None,
+    state: str | None = None,
+    user: User | None,
+    action: str = "update",
+    form_schema: dict | None = None,
+    specs: list[FieldSpec] | None = None,
+    version_number: int | None = None,
+) -> Entry:
+    """Change an entry if nobody changed it since `expected_revision`.
+
+    The revision test is part of the UPDATE itself, so of two workers saving
+    the same revision, exactly one wins; the other gets RevisionConflictError
+    and nothing is overwritten.
+    """
+    old = entry.data
+    new = old if data is None else data
+    new_state = state or entry.state
+    now = utcnow()
+    values = {
+        "revision": Entry.revision + 1,
+        "state": new_state,
+        "data_json": json.dumps(new, ensure_ascii=False),
+        "updated_at": now,
+    }
+    if version_number is not None:
+        values["form_version"] = version_number
+
+    try:
+        result = db.session.execute(
+            update(Entry)
+            .where(Entry.id == entry.id, Entry.revision == expected_revision)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            db.session.rollback()
+            db.session.refresh(entry)
+            raise RevisionConflictError(entry.revision)
+
+        _replace_keys(entry, form_schema, specs, new, new_state)
+        changes = {
+            name: [old.get(name), new.get(name)]
+            for name in sorted(set(old) | set(new))
+            if old.get(name) != new.get(name)
+        }
+        if new_state != entry.state:
+            changes["_state"] = [entry.state, new_state]
+        db.session.add(
+            EntryHistory(
+                entry_id=entry.id,
+                revision=expected_revision + 1,
+                user_id=user.id if user else None,
+                action=action,
+                changes_json=json.dumps(changes, ensure_ascii=False),
+                at=now,
+            )
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if form_schema is not None and specs is not None:
+            _refuse_taken_keys(
+                entry.form, natural_keys(form_schema, specs, new), entry.id
+            )
+        raise
+
+    db.session.refresh(entry)
+    logger.info("entry %s: %s, revision %s", entry.id, action, entry.revision)
+    return entry
+
+
+def _replace_keys(entry, form_schema, specs, data, state) -> None:
+    """Natural keys follow the entry: none while draft or withdrawn."""
+    if form_schema is None or specs is None:
+        if state in ("draft", "withdrawn"):
+            db.session.query(EntryKey).filter_by(entry_id=entry.id).delete()
+        return
+
+    keys = natural_keys(form_schema, specs, data)
+    if state in ("draft", "withdrawn"):
+        keys = []
+    _refuse_taken_keys(entry.form, keys, entry.id)
+    db.session.query(EntryKey).filter_by(entry_id=entry.id).delete()
+    for name, value, _ in keys:
+        db.session.add(
+            EntryKey(
+                form_id=entry.form_id, entry_id=entry.id, key_name=name, key_value=value
+            )
+        )
+
+
+def data_at(entry: Entry, revision: int) -> dict:
+    """The entry's data as it was at an earlier revision, from its history."""
+    data = dict(entry.data)
+    for line in reversed(history_of(entry)):
+        if line.revision <= revision:
+            break
+        for name, (old, _new) in json.loads(line.changes_json).items():
+            if name.startswith("_"):
+                continue
+            if old is None:
+                data.pop(name, None)
+            else:
+                data[name] = old
+    return data
+
+
+def _refuse_taken_keys(form: Form, keys: list, own_id: int | None = None) -> None:
     for name, value, key_specs in keys:
         taken = db.session.execute(
             db.select(EntryKey.entry_id).filter_by(
                 form_id=form.id, key_name=name, key_value=value
             )
         ).scalar_one_or_none()
-        if taken is None:
+        if taken is None or taken == own_id:
             continue
         errors = [
             error(
@@ -124,18 +242,50 @@ def get_entry(form: Form, entry_id: int) -> Entry:
     return entry
 
 
-def entries_of(
-    form: Form, organisation_id: int | None, *, every_org=False, limit=50, offset=0
-):
-    """Entries of one organisation (None: of accounts without one), or all."""
+SORTS = {
+    "id": Entry.id,
+    "maj": Entry.updated_at,
+    "etat": Entry.state,
+    "creation": Entry.created_at,
+}
+
+
+def entries_for(
+    form: Form,
+    user: User,
+    *,
+    every_org: bool = False,
+    search: str = "",
+    sort: str = "-maj",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Entry], int]:
+    """(one page of entries, total) the account may see, searched and sorted.
+
+    `every_org` lists all producers (managers, administrators); otherwise
+    the account's organisation only (or, without one, its own entries).
+    """
     query = db.select(Entry).filter_by(form_id=form.id)
     if not every_org:
-        if organisation_id is None:
-            query = query.filter(Entry.organisation_id.is_(None))
+        if user.organisation_id is None:
+            query = query.filter(
+                Entry.organisation_id.is_(None), Entry.author_id == user.id
+            )
         else:
-            query = query.filter(Entry.organisation_id == organisation_id)
-    query = query.order_by(Entry.id.desc()).limit(limit).offset(offset)
-    return db.session.execute(query).scalars().all()
+            query = query.filter(Entry.organisation_id == user.organisation_id)
+    if search:
+        # The data is JSON text: a LIKE on it finds a word in any field.
+        # Backslash-escape LIKE's wildcards so they are searched literally.
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.filter(Entry.data_json.like(f"%{escaped}%", escape="\\"))
+
+    total = db.session.execute(
+        db.select(db.func.count()).select_from(query.subquery())
+    ).scalar_one()
+    column = SORTS.get(sort.lstrip("-"), Entry.updated_at)
+    order = column.desc() if sort.startswith("-") else column.asc()
+    query = query.order_by(order, Entry.id.desc()).limit(limit).offset(offset)
+    return db.session.execute(query).scalars().all(), total
 
 
 def history_of(entry: Entry) -> list[EntryHistory]:

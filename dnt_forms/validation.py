@@ -78,7 +78,9 @@ def validate_data(
     errors = []
     for error in _validator(schema_json).iter_errors(data):
         path, spec = _error_path(error, by_name)
-        errors.append(_describe(path, spec, french_message(error, spec)))
+        described = _describe(path, spec, french_message(error, spec))
+        described["keyword"] = str(error.validator)
+        errors.append(described)
 
     errors.extend(_range_errors(data, specs))
     return _dedupe(errors)
@@ -213,7 +215,17 @@ def _describe(path: str, spec: FieldSpec | None, message: str) -> dict:
         "message": message,
         "field": spec.name if spec else None,
         "title": spec.title if spec else None,
+        "keyword": None,
     }
+
+
+# What a draft is checked for: that each value has the right type, so that
+# it can be stored and shown again; completeness waits for submission.
+DRAFT_KEYWORDS = {None, "type", "additionalProperties"}
+
+
+def draft_errors(errors: list[dict]) -> list[dict]:
+    return [e for e in errors if e.get("keyword") in DRAFT_KEYWORDS]
 
 
 def _dedupe(errors: list[dict]) -> list[dict]:

@@ -9,14 +9,23 @@ from flask import Blueprint, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ..auth import token_from_request
-from ..entries import listed_forms, open_form, reference_errors, save_new_entry
+from ..entries import (
+    change_entry,
+    listed_forms,
+    open_form,
+    reference_errors,
+    save_new_entry,
+)
 from ..errors import (
     DuplicateEntryError,
     EntryNotFoundError,
     FormClosedError,
+    FormNotOpenError,
+    RevisionConflictError,
     SchemaNotFoundError,
 )
-from ..store import entries_of, get_entry
+from ..permissions import can_edit_entry, can_see_entry, manages
+from ..store import entries_for, get_entry
 from ..validation import finalise, normalise_api_entry, validate_data
 
 logger = logging.getLogger(__name__)
@@ -31,9 +40,13 @@ SUMMARIES = {
     404: "Introuvable.",
     405: "Méthode non permise sur cette adresse.",
     409: "Une entrée avec la même clé existe déjà.",
+    412: "L'entrée a été modifiée depuis votre lecture : relisez-la (GET) puis "
+    "renvoyez votre modification avec sa nouvelle révision dans If-Match.",
     413: "Corps de requête trop volumineux.",
     415: "Type de contenu non pris en charge : envoyez du JSON.",
     422: "L'entrée contient des erreurs.",
+    428: "En-tête If-Match manquant : envoyez la révision lue (ETag) pour ne rien "
+    "écraser.",
     500: "Erreur interne : l'incident est enregistré.",
 }
 
@@ -96,6 +109,8 @@ def _form_for(slug: str, *, write: bool):
         opened = open_form(slug, g.api_user)
     except SchemaNotFoundError:
         raise ApiError(404, f"Aucun formulaire « {slug} ».") from None
+    except FormNotOpenError as exc:
+        raise ApiError(403, str(exc)) from None
     if not token.allows_form(slug):
         raise ApiError(403)
     if write and token.scope != "write":
@@ -112,7 +127,7 @@ def forms():
             "description": opened.description,
             "form_version": opened.version.number,
         }
-        for opened in listed_forms()
+        for opened in listed_forms(g.api_user)
         if g.token.allows_form(opened.form.slug)
     ]
     return {"forms": items}
@@ -146,20 +161,27 @@ def _strict_json():
         ) from None
 
 
-@bp.post("/forms/<slug>/entries")
-def create(slug):
-    opened = _form_for(slug, write=True)
+def _valid_entry(opened) -> dict:
+    """The request body as a validated entry, or a 422 listing every error."""
     payload = _strict_json()
-
     data, errors = normalise_api_entry(payload, opened.specs)
     if isinstance(payload, dict):
         errors += validate_data(opened.version.schema_json, data, opened.specs)
         errors += reference_errors(opened, data)
     if errors:
         raise ApiError(422, errors=_public_errors(errors))
+    return finalise(data, opened.specs)
+
+
+@bp.post("/forms/<slug>/entries")
+def create(slug):
+    opened = _form_for(slug, write=True)
+    if opened.form.status == "closed":
+        raise ApiError(403, "Ce formulaire est clos : il n'accepte plus d'entrées.")
+    data = _valid_entry(opened)
 
     try:
-        entry = save_new_entry(opened, finalise(data, opened.specs), g.api_user)
+        entry = save_new_entry(opened, data, g.api_user)
     except DuplicateEntryError as exc:
         extra = {}
         if _may_see(exc.existing_id, opened):
@@ -182,8 +204,14 @@ def _may_see(entry_id: int, opened) -> bool:
         entry = get_entry(opened.form, entry_id)
     except EntryNotFoundError:
         return False
-    user = g.api_user
-    return user.is_admin or entry.organisation_id == user.organisation_id
+    return can_see_entry(g.api_user, entry)
+
+
+def _visible_entry(opened, entry_id: int):
+    if not _may_see(entry_id, opened):
+        # Another organisation's entry is answered exactly like a missing one.
+        raise ApiError(404, f"Aucune entrée {entry_id} dans « {opened.form.slug} ».")
+    return get_entry(opened.form, entry_id)
 
 
 def _entry_json(entry, opened) -> dict:
@@ -198,34 +226,110 @@ def _entry_json(entry, opened) -> dict:
     }
 
 
+API_SORTS = {"id": "id", "-id": "-id", "updated": "maj", "-updated": "-maj",
+             "state": "etat", "-state": "-etat"}
+
+
 @bp.get("/forms/<slug>/entries")
 def list_entries(slug):
+    """The caller's organisation's entries (all of them for managers), paged.
+
+    `q` searches every field, `sort` is id, updated or state (prefix - for
+    descending), `page` starts at 1.
+    """
     opened = _form_for(slug, write=False)
     page = request.args.get("page", "1")
     if not page.isdigit() or int(page) < 1:
         raise ApiError(400, "« page » doit être un entier à partir de 1.")
     page = int(page)
+    sort = request.args.get("sort", "-updated")
+    if sort not in API_SORTS:
+        raise ApiError(400, f"« sort » prend l'une des valeurs {', '.join(API_SORTS)}.")
     user = g.api_user
-    rows = entries_of(
+    rows, total = entries_for(
         opened.form,
-        user.organisation_id,
-        every_org=user.is_admin,
-        limit=PAGE_SIZE + 1,
+        user,
+        every_org=manages(user, opened.form),
+        search=request.args.get("q", "").strip(),
+        sort=API_SORTS[sort],
+        limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    body = {"entries": [_entry_json(e, opened) for e in rows[:PAGE_SIZE]], "next": None}
-    if len(rows) > PAGE_SIZE:
-        body["next"] = url_for("api.list_entries", slug=slug, page=page + 1, _external=True)
+    body = {
+        "entries": [_entry_json(e, opened) for e in rows],
+        "total": total,
+        "next": None,
+    }
+    if page * PAGE_SIZE < total:
+        args = dict(request.args, page=page + 1)
+        body["next"] = url_for("api.list_entries", slug=slug, _external=True, **args)
     return body
+
+
+def _etag_response(body: dict, revision: int, status: int = 200):
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["ETag"] = f'"{revision}"'
+    return response
 
 
 @bp.get("/forms/<slug>/entries/<int:entry_id>")
 def read(slug, entry_id):
     opened = _form_for(slug, write=False)
-    if not _may_see(entry_id, opened):
-        # Another organisation's entry is answered exactly like a missing one.
-        raise ApiError(404, f"Aucune entrée {entry_id} dans « {slug} ».")
-    entry = get_entry(opened.form, entry_id)
-    response = jsonify(_entry_json(entry, opened))
-    response.headers["ETag"] = f'"{entry.revision}"'
-    return response
+    entry = _visible_entry(opened, entry_id)
+    return _etag_response(_entry_json(entry, opened), entry.revision)
+
+
+def _if_match() -> int:
+    """The revision the caller read, from If-Match (quoted or bare)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        raise ApiError(428)
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ApiError(412, "If-Match doit contenir une révision, par exemple \"3\".")
+    return int(value)
+
+
+def _editable_entry(slug: str, entry_id: int):
+    opened = _form_for(slug, write=True)
+    entry = _visible_entry(opened, entry_id)
+    if not can_edit_entry(g.api_user, entry):
+        raise ApiError(403, "Cette entrée ne peut plus être modifiée (retirée ou "
+                       "formulaire clos).")
+    return opened, entry
+
+
+@bp.put("/forms/<slug>/entries/<int:entry_id>")
+def replace(slug, entry_id):
+    """Replace the entry's data whole, if nobody changed it since If-Match."""
+    opened, entry = _editable_entry(slug, entry_id)
+    expected = _if_match()
+    data = _valid_entry(opened)
+    try:
+        entry = change_entry(
+            opened, entry, expected, g.api_user, data=data, state="submitted",
+            action="submit" if entry.state == "draft" else "update",
+        )
+    except RevisionConflictError as exc:
+        raise ApiError(412, revision=exc.current_revision) from None
+    except DuplicateEntryError as exc:
+        raise ApiError(409, errors=_public_errors(exc.errors)) from None
+    return _etag_response({"id": entry.id, "revision": entry.revision}, entry.revision)
+
+
+@bp.delete("/forms/<slug>/entries/<int:entry_id>")
+def delete(slug, entry_id):
+    """Withdraw the entry: gone from publication, kept in the history."""
+    opened, entry = _editable_entry(slug, entry_id)
+    expected = _if_match()
+    try:
+        entry = change_entry(
+            opened, entry, expected, g.api_user, state="withdrawn", action="withdraw"
+        )
+    except RevisionConflictError as exc:
+        raise ApiError(412, revision=exc.current_revision) from None
+    return _etag_response(
+        {"id": entry.id, "revision": entry.revision, "state": entry.state},
+        entry.revision,
+    )

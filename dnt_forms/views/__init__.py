@@ -1,17 +1,33 @@
-"""Pages for agents: the forms, a new entry, the organisation's entries."""
+"""Pages for agents: the forms, new entries, drafts, the organisation's entries."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..auth import current_user, login_required
-from ..entries import listed_forms, open_form, reference_errors, save_new_entry
+from ..entries import (
+    OpenForm,
+    listed_forms,
+    open_form,
+    publish_entry,
+    reference_errors,
+    save_new_entry,
+)
 from ..errors import (
     DuplicateEntryError,
     EntryNotFoundError,
     FormClosedError,
+    FormNotOpenError,
     SchemaNotFoundError,
 )
 from ..forms import (
@@ -22,7 +38,9 @@ from ..forms import (
     read_form,
     redisplay,
 )
-from ..store import entries_of, get_entry, history_of
+from ..permissions import can_see_entry, manages
+from ..store import entries_for, get_entry, history_of
+from ..validation import draft_errors
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +52,28 @@ STATE_LABELS = {
     "to_complete": "À compléter",
     "withdrawn": "Retirée",
 }
+ACTION_LABELS = {
+    "create": "dépôt",
+    "draft": "brouillon enregistré",
+    "update": "modification",
+    "submit": "dépôt du brouillon",
+    "withdraw": "retrait",
+    "restore": "rétablissement",
+}
+PAGE_SIZE = 50
+STALE_FORM = (
+    "Votre session a expiré ou le formulaire est trop ancien : vérifiez vos "
+    "réponses et envoyez-le de nouveau."
+)
 
 
 @bp.app_context_processor
 def inject_user():
-    return {"current_user": current_user(), "state_labels": STATE_LABELS}
+    return {
+        "current_user": current_user(),
+        "state_labels": STATE_LABELS,
+        "action_labels": ACTION_LABELS,
+    }
 
 
 @bp.app_template_filter("shown")
@@ -49,57 +84,82 @@ def shown_filter(value, spec):
 @bp.route("/")
 @login_required
 def index():
-    return render_template("views/index.html", forms=listed_forms())
+    return render_template("views/index.html", forms=listed_forms(current_user()))
 
 
-def _opened_or_404(slug: str):
+def opened_or_abort(slug: str) -> OpenForm:
     try:
         return open_form(slug, current_user())
     except SchemaNotFoundError:
         abort(404)
+    except FormNotOpenError:
+        abort(403)
+
+
+def entry_or_404(opened: OpenForm, entry_id: int):
+    """The entry, if the account may see it; any other is simply not found."""
+    try:
+        entry = get_entry(opened.form, entry_id)
+    except EntryNotFoundError:
+        abort(404)
+    if not can_see_entry(current_user(), entry):
+        abort(404)
+    return entry
+
+
+def stale_error() -> dict:
+    return {"path": "", "field": None, "title": None, "message": STALE_FORM}
 
 
 @bp.route("/formulaires/<slug>/", methods=["GET", "POST"])
 @login_required
 def new_entry(slug):
-    opened = _opened_or_404(slug)
-    form_class = build_form_class(opened.specs)
-    wtform = form_class()
-    errors: list[dict] = []
-
+    opened = opened_or_abort(slug)
     if opened.form.status == "closed":
         flash("Ce formulaire est clos : il n'accepte plus de nouvelles entrées.", "erreur")
         return redirect(url_for("views.entries", slug=slug))
 
-    if wtform.is_submitted():
-        if not wtform.validate():
-            errors.append(
-                {
-                    "path": "",
-                    "field": None,
-                    "title": None,
-                    "message": "Votre session a expiré ou le formulaire est trop ancien : "
-                    "vérifiez vos réponses et envoyez-le de nouveau.",
-                }
-            )
-        else:
-            data, errors = read_form(wtform, opened.specs, opened.version.schema_json)
-            errors += reference_errors(opened, data)
-            redisplay(wtform, opened.specs)
-            if not errors:
-                try:
-                    entry = save_new_entry(opened, data, current_user())
-                except DuplicateEntryError as exc:
-                    errors = exc.errors
-                except FormClosedError:
-                    abort(409)
+    wtform = build_form_class(opened.specs)()
+    errors: list[dict] = []
+    if not wtform.is_submitted():
+        prefill(wtform, opened.specs, None)
+        return render_entry_form(opened, wtform, [], url_for("views.new_entry", slug=slug))
+
+    as_draft = request.form.get("action") == "brouillon"
+    if not wtform.validate():
+        errors = [stale_error()]
+    else:
+        data, errors = read_form(wtform, opened.specs, opened.version.schema_json)
+        errors += reference_errors(opened, data)
+        if as_draft:
+            errors = draft_errors(errors)
+        if not errors:
+            try:
+                entry = save_new_entry(
+                    opened, data, current_user(), "draft" if as_draft else "submitted"
+                )
+            except DuplicateEntryError as exc:
+                errors = exc.errors
+            except FormClosedError:
+                abort(409)
+            else:
+                if as_draft:
+                    flash(
+                        f"Brouillon n° {entry.id} enregistré. Il reste visible de votre "
+                        "seule organisation et n'est pas publié tant qu'il n'est pas "
+                        "déposé.",
+                        "succes",
+                    )
                 else:
                     flash(f"Entrée n° {entry.id} enregistrée et publiée.", "succes")
-                    return redirect(url_for("views.entry", slug=slug, entry_id=entry.id))
-    else:
-        prefill(wtform, opened.specs, None)
+                return redirect(url_for("views.entry", slug=slug, entry_id=entry.id))
+    redisplay(wtform, opened.specs)
+    return render_entry_form(
+        opened, wtform, errors, url_for("views.new_entry", slug=slug), status=422
+    )
 
-    status = 422 if errors else 200
+
+def render_entry_form(opened, wtform, errors, action, status=200, **extra):
     return (
         render_template(
             "views/form.html",
@@ -108,16 +168,16 @@ def new_entry(slug):
             description=opened.description,
             specs=opened.specs,
             wtform=wtform,
-            action=url_for("views.new_entry", slug=slug),
-            submit_label="Envoyer",
-            page_errors=_summary(errors, opened.specs),
-            errors_by_field=_by_field(errors),
+            action=action,
+            page_errors=summary(errors, opened.specs),
+            errors_by_field=by_field(errors),
+            **extra,
         ),
         status,
     )
 
 
-def _by_field(errors: list[dict]) -> dict:
+def by_field(errors: list[dict]) -> dict:
     out: dict = {}
     for error in errors:
         if error.get("field"):
@@ -125,7 +185,7 @@ def _by_field(errors: list[dict]) -> dict:
     return out
 
 
-def _summary(errors: list[dict], specs) -> list[dict]:
+def summary(errors: list[dict], specs) -> list[dict]:
     """The errors in the order of the fields on the page, linked to each."""
     by_name = {spec.name: spec for spec in specs}
 
@@ -147,39 +207,34 @@ def _summary(errors: list[dict], specs) -> list[dict]:
 @bp.route("/formulaires/<slug>/entrees/")
 @login_required
 def entries(slug):
-    opened = _opened_or_404(slug)
+    opened = opened_or_abort(slug)
     user = current_user()
-    # TODO: search, sort and paging of the list come with the roles issue;
-    # until then the 200 most recent entries are shown.
-    rows = entries_of(
-        opened.form, user.organisation_id, every_org=user.is_admin, limit=200
+    search = request.args.get("q", "").strip()
+    sort = request.args.get("tri", "-maj")
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    rows, total = entries_for(
+        opened.form,
+        user,
+        every_org=manages(user, opened.form),
+        search=search,
+        sort=sort,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
     )
     return render_template(
         "views/entries.html",
         form=opened.form,
         title=opened.title,
         entries=rows,
-        shown=[s for s in opened.specs][:4],
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        search=search,
+        sort=sort,
+        shown=opened.specs[:4],
+        every_org=manages(user, opened.form),
     )
 
 
-@bp.route("/formulaires/<slug>/entrees/<int:entry_id>")
-@login_required
-def entry(slug, entry_id):
-    opened = _opened_or_404(slug)
-    user = current_user()
-    try:
-        found = get_entry(opened.form, entry_id)
-    except EntryNotFoundError:
-        abort(404)
-    if not user.is_admin and found.organisation_id != user.organisation_id:
-        abort(404)
-    return render_template(
-        "views/entry.html",
-        form=opened.form,
-        title=opened.title,
-        entry=found,
-        data=found.data,
-        specs=opened.specs,
-        history=history_of(found),
-    )
+from . import entry  # noqa: E402,F401  (registers the entry page routes)

@@ -1,0 +1,270 @@
+"""One entry: view, edit (conflict-safe), history, withdrawal and restoration."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from ..auth import current_user, login_required
+from ..entries import change_entry, reference_errors
+from ..errors import DuplicateEntryError, RevisionConflictError
+from ..forms import build_form_class, prefill, read_form, redisplay
+from ..permissions import can_edit_entry, can_restore
+from ..store import data_at, history_of
+from ..validation import draft_errors, validate_data
+from . import (
+    bp,
+    by_field,
+    entry_or_404,
+    opened_or_abort,
+    stale_error,
+    summary,
+)
+
+
+def _revision_posted() -> int:
+    value = request.form.get("revision", "")
+    if not value.isdigit():
+        abort(400)
+    return int(value)
+
+
+def _target_state(entry, action: str) -> tuple[str, str]:
+    """(new state, history action) for an edit of this entry."""
+    if entry.state == "draft":
+        return ("draft", "draft") if action == "brouillon" else ("submitted", "submit")
+    # A "to complete" entry becomes submitted again once it validates.
+    return "submitted", "update"
+
+
+def _check(opened, data: dict, state: str) -> list[dict]:
+    errors = validate_data(opened.version.schema_json, data, opened.specs)
+    errors += reference_errors(opened, data)
+    return draft_errors(errors) if state == "draft" else errors
+
+
+def _page(opened, entry, wtform=None, errors=(), status=200, revision=None):
+    user = current_user()
+    editable = can_edit_entry(user, entry)
+    if wtform is None and editable:
+        wtform = build_form_class(opened.specs)()
+        prefill(wtform, opened.specs, entry.data)
+    return (
+        render_template(
+            "views/entry.html",
+            form=opened.form,
+            title=opened.title,
+            entry=entry,
+            data=entry.data,
+            specs=opened.specs,
+            history=history_of(entry),
+            history_changes=_history_changes(entry),
+            editable=editable,
+            restorable=can_restore(user, entry),
+            wtform=wtform,
+            revision=revision or entry.revision,
+            page_errors=summary(list(errors), opened.specs),
+            errors_by_field=by_field(list(errors)),
+        ),
+        status,
+    )
+
+
+def _history_changes(entry) -> dict:
+    return {line.id: json.loads(line.changes_json) for line in history_of(entry)}
+
+
+@bp.route("/formulaires/<slug>/entrees/<int:entry_id>", methods=["GET", "POST"])
+@login_required
+def entry(slug, entry_id):
+    opened = opened_or_abort(slug)
+    found = entry_or_404(opened, entry_id)
+    if request.method == "GET":
+        return _page(opened, found)
+
+    if not can_edit_entry(current_user(), found):
+        abort(403)
+    wtform = build_form_class(opened.specs)()
+    revision = _revision_posted()
+    if not wtform.validate():
+        return _page(opened, found, wtform, [stale_error()], 422, revision)
+
+    state, action = _target_state(found, request.form.get("action", ""))
+    data, errors = read_form(
+        wtform, opened.specs, opened.version.schema_json, previous=found.data
+    )
+    errors += reference_errors(opened, data)
+    if state == "draft":
+        errors = draft_errors(errors)
+    if errors:
+        redisplay(wtform, opened.specs)
+        return _page(opened, found, wtform, errors, 422, revision)
+
+    return _save(opened, found, revision, data, state, action)
+
+
+def _save(opened, found, revision, data, state, action):
+    try:
+        change_entry(
+            opened, found, revision, current_user(), data=data, state=state, action=action
+        )
+    except RevisionConflictError:
+        return _conflict(opened, found, revision, data, request.form.get("action", ""))
+    except DuplicateEntryError as exc:
+        wtform = build_form_class(opened.specs)()
+        redisplay(wtform, opened.specs)
+        return _page(opened, found, wtform, exc.errors, 409, revision)
+
+    flash(_saved_message(found, state), "succes")
+    return redirect(url_for("views.entry", slug=opened.form.slug, entry_id=found.id))
+
+
+def _saved_message(entry, state) -> str:
+    if state == "draft":
+        return f"Brouillon n° {entry.id} enregistré (non publié)."
+    return f"Entrée n° {entry.id} enregistrée et publiée (révision {entry.revision})."
+
+
+def _conflict(opened, entry, base_revision, mine, action, errors=(), choices=None):
+    """Both versions side by side, field by field, for the agent to choose."""
+    base = data_at(entry, base_revision)
+    theirs = entry.data
+    rows = []
+    for spec in opened.specs:
+        name = spec.name
+        if mine.get(name) == theirs.get(name):
+            continue
+        changed_mine = mine.get(name) != base.get(name)
+        changed_theirs = theirs.get(name) != base.get(name)
+        default = None
+        if changed_mine and not changed_theirs:
+            default = "mine"
+        elif changed_theirs and not changed_mine:
+            default = "theirs"
+        rows.append(
+            {
+                "spec": spec,
+                "mine": mine.get(name),
+                "theirs": theirs.get(name),
+                "choice": (choices or {}).get(name, default),
+            }
+        )
+    last = history_of(entry)[-1]
+    return (
+        render_template(
+            "views/conflict.html",
+            form=opened.form,
+            title=opened.title,
+            entry=entry,
+            rows=rows,
+            mine_json=json.dumps(mine, ensure_ascii=False),
+            action=action,
+            last=last,
+            page_errors=errors,
+        ),
+        409,
+    )
+
+
+@bp.route("/formulaires/<slug>/entrees/<int:entry_id>/conflit", methods=["POST"])
+@login_required
+def resolve_conflict(slug, entry_id):
+    opened = opened_or_abort(slug)
+    found = entry_or_404(opened, entry_id)
+    if not can_edit_entry(current_user(), found):
+        abort(403)
+    revision = _revision_posted()
+    try:
+        mine = json.loads(request.form.get("mine", ""))
+    except json.JSONDecodeError:
+        abort(400)
+    if not isinstance(mine, dict):
+        abort(400)
+    action = request.form.get("action", "")
+    if revision != found.revision:
+        # A third change came in while this page was open: compare again.
+        return _conflict(opened, found, revision, mine, action)
+
+    merged = dict(found.data)
+    choices = {}
+    missing = []
+    for spec in opened.specs:
+        choice = request.form.get(f"choix-{spec.position}")
+        if mine.get(spec.name) == found.data.get(spec.name):
+            continue
+        if choice not in ("mine", "theirs"):
+            missing.append(spec)
+            continue
+        choices[spec.name] = choice
+        if choice == "mine":
+            if spec.name in mine:
+                merged[spec.name] = mine[spec.name]
+            else:
+                merged.pop(spec.name, None)
+    if missing:
+        errors = [
+            {"anchor": f"choix-{s.position}", "title": s.title,
+             "message": "choisissez la version à garder."}
+            for s in missing
+        ]
+        return _conflict(opened, found, revision, mine, action, errors, choices)
+
+    state, history_action = _target_state(found, action)
+    errors = _check(opened, merged, state)
+    if errors:
+        wtform = build_form_class(opened.specs)()
+        prefill(wtform, opened.specs, merged)
+        return _page(opened, found, wtform, errors, 422, revision)
+    return _save(opened, found, revision, merged, state, history_action)
+
+
+@bp.route("/formulaires/<slug>/entrees/<int:entry_id>/retrait", methods=["POST"])
+@login_required
+def withdraw(slug, entry_id):
+    opened = opened_or_abort(slug)
+    found = entry_or_404(opened, entry_id)
+    if not can_edit_entry(current_user(), found):
+        abort(403)
+    try:
+        change_entry(
+            opened, found, _revision_posted(), current_user(),
+            state="withdrawn", action="withdraw",
+        )
+    except RevisionConflictError:
+        flash(
+            "L'entrée a été modifiée entre-temps : relisez-la avant de la retirer.",
+            "erreur",
+        )
+    else:
+        flash(
+            f"Entrée n° {found.id} retirée : elle n'est plus publiée et reste dans "
+            "l'historique.",
+            "succes",
+        )
+    return redirect(url_for("views.entry", slug=slug, entry_id=found.id))
+
+
+@bp.route("/formulaires/<slug>/entrees/<int:entry_id>/retablissement", methods=["POST"])
+@login_required
+def restore(slug, entry_id):
+    opened = opened_or_abort(slug)
+    found = entry_or_404(opened, entry_id)
+    if not can_restore(current_user(), found):
+        abort(403)
+    previous = "submitted"
+    for line in reversed(history_of(found)):
+        changes = json.loads(line.changes_json)
+        if line.action == "withdraw" and "_state" in changes:
+            previous = changes["_state"][0]
+            break
+    try:
+        change_entry(
+            opened, found, _revision_posted(), current_user(),
+            state=previous, action="restore",
+        )
+    except (RevisionConflictError, DuplicateEntryError) as exc:
+        flash(f"Rétablissement impossible : {exc}", "erreur")
+    else:
+        flash(f"Entrée n° {found.id} rétablie.", "succes")
+    return redirect(url_for("views.entry", slug=slug, entry_id=found.id))
