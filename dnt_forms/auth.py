@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, redirect, request, session, url_for
 
 from .db import db
-from .models import ApiToken, OneTimeLink, Organisation, User, utcnow
+from .models import ApiToken, LoginFailure, OneTimeLink, Organisation, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +157,59 @@ def token_from_request() -> ApiToken | None:
     if token is None or token.revoked or not token.user.active:
         return None
     return token
+
+
+# Failed sign-ins allowed in the window, per account and per address. An
+# address gets more: several agents of one town hall share one.
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_ACCOUNT = 5
+MAX_FAILURES_ADDRESS = 30
+
+
+def _failure_keys(email: str, address: str | None) -> tuple[str, str]:
+    return f"compte:{email.strip().lower()}", f"adresse:{address or '?'}"
+
+
+def sign_in_wait(email: str, address: str | None) -> int | None:
+    """Minutes to wait before trying again, or None if a try is allowed."""
+    since = utcnow() - FAILURE_WINDOW
+    waits = []
+    for key, limit in zip(
+        _failure_keys(email, address), (MAX_FAILURES_ACCOUNT, MAX_FAILURES_ADDRESS)
+    ):
+        times = (
+            db.session.execute(
+                db.select(LoginFailure.at)
+                .filter(LoginFailure.key == key, LoginFailure.at >= since)
+                .order_by(LoginFailure.at.desc())
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+        if len(times) >= limit:
+            oldest = _aware(times[-1])
+            waits.append(oldest + FAILURE_WINDOW - utcnow())
+    if not waits:
+        return None
+    return max(1, int(max(waits).total_seconds() // 60) + 1)
+
+
+def record_failure(email: str, address: str | None) -> None:
+    now = utcnow()
+    for key in _failure_keys(email, address):
+        db.session.add(LoginFailure(key=key, at=now))
+    # Old failures no longer count: keep the table small.
+    db.session.execute(
+        db.delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW)
+    )
+    db.session.commit()
+
+
+def clear_failures(email: str) -> None:
+    key = _failure_keys(email, None)[0]
+    db.session.execute(db.delete(LoginFailure).where(LoginFailure.key == key))
+    db.session.commit()
 
 
 def sign_in(user: User) -> None:

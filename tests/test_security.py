@@ -93,3 +93,49 @@ def test_one_time_link_works_once(app):
     assert done.status_code == 302
     assert client.get("/").status_code == 200
     assert app.test_client().get(url).status_code == 404
+
+
+def test_sign_in_is_rate_limited_per_account_across_clients(app, agent):
+    def attempt(client, password):
+        page = client.get("/connexion").text
+        return client.post("/connexion", data={
+            "email": "agent@paris.fr", "password": password,
+            "csrf_token": csrf_from(page),
+        })
+
+    for _ in range(5):
+        assert attempt(app.test_client(), "mauvais").status_code == 422
+    # The sixth try is refused even with the right password, from a new client.
+    blocked = attempt(app.test_client(), "mot-de-passe-agent")
+    assert blocked.status_code == 429
+    assert "Trop de tentatives" in blocked.text
+    assert "<title>Erreur" in blocked.text
+
+
+def test_sign_in_is_rate_limited_per_address(app):
+    from dnt_forms.auth import MAX_FAILURES_ADDRESS
+
+    client = app.test_client()
+    for i in range(MAX_FAILURES_ADDRESS):
+        page = client.get("/connexion").text
+        client.post("/connexion", data={"email": f"x{i}@y.fr", "password": "faux",
+                                        "csrf_token": csrf_from(page)})
+    page = client.get("/connexion").text
+    response = client.post("/connexion", data={"email": "new@y.fr", "password": "faux",
+                                               "csrf_token": csrf_from(page)})
+    assert response.status_code == 429
+
+
+def test_failure_counters_are_shared_by_gunicorn_workers(server):
+    import requests
+
+    server.cli("user", "create", "cible@paris.fr", "--role", "agent", "--org", "75056",
+               "--password-stdin", stdin="mot-de-passe-cible\n")
+    statuses = []
+    for _ in range(6):
+        session = requests.Session()  # a new connection each time: any worker
+        page = session.get(server.url("/connexion")).text
+        statuses.append(session.post(server.url("/connexion"), data={
+            "email": "cible@paris.fr", "password": "faux", "csrf_token": csrf_from(page),
+        }).status_code)
+    assert statuses == [422] * 5 + [429]

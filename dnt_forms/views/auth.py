@@ -18,6 +18,9 @@ from wtforms import PasswordField, StringField
 
 from ..auth import (
     check_password,
+    clear_failures,
+    record_failure,
+    sign_in_wait,
     consume_one_time_link,
     find_user,
     hash_password,
@@ -61,12 +64,33 @@ def login():
                 {"anchor": "email", "title": None, "message": "Session expirée : "
                  "renvoyez le formulaire."}
             )
+        elif (wait := sign_in_wait(form.email.data or "", request.remote_addr)):
+            logger.warning("sign-in refused: too many failures (%s)", request.remote_addr)
+            return (
+                render_template(
+                    "auth/login.html",
+                    form=form,
+                    page_errors=[
+                        {
+                            "anchor": "email",
+                            "title": None,
+                            "message": "Trop de tentatives de connexion échouées. "
+                            f"Réessayez dans {wait} minute{'s' if wait > 1 else ''}, "
+                            "ou demandez un nouveau lien à votre administrateur.",
+                        }
+                    ],
+                ),
+                429,
+            )
         else:
-            user = find_user(form.email.data or "")
+            email = form.email.data or ""
+            user = find_user(email)
             if check_password(user, form.password.data or ""):
+                clear_failures(email)
                 sign_in(user)
                 logger.info("account %s signed in", user.id)
                 return redirect(_safe_next(request.args.get("suivant")))
+            record_failure(email, request.remote_addr)
             errors.append(
                 {
                     "anchor": "email",
