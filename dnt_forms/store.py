@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
 from .compiler import FieldSpec
@@ -274,10 +274,15 @@ def entries_for(
         else:
             query = query.filter(Entry.organisation_id == user.organisation_id)
     if search:
-        # The data is JSON text: a LIKE on it finds a word in any field.
-        # Backslash-escape LIKE's wildcards so they are searched literally.
+        # Values only, not the field names that the JSON text also holds.
+        # LIKE's wildcards typed by the agent are searched literally.
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.filter(Entry.data_json.like(f"%{escaped}%", escape="\\"))
+        query = query.filter(
+            text(
+                "exists (select 1 from json_each(entries.data_json) as v "
+                "where v.value like :pattern escape '\\')"
+            ).bindparams(pattern=f"%{escaped}%")
+        )
 
     total = db.session.execute(
         db.select(db.func.count()).select_from(query.subquery())
