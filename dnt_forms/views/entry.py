@@ -83,8 +83,7 @@ def entry(slug, entry_id):
     if request.method == "GET":
         return _page(opened, found)
 
-    if not can_edit_entry(current_user(), found):
-        abort(403)
+    opened, found = _editable(slug, entry_id)
     wtform = build_form_class(opened.specs)()
     revision = _revision_posted()
     if not wtform.validate():
@@ -167,13 +166,41 @@ def _conflict(opened, entry, base_revision, mine, action, errors=(), choices=Non
     )
 
 
-@bp.route("/formulaires/<slug>/entrees/<int:entry_id>/conflit", methods=["POST"])
-@login_required
-def resolve_conflict(slug, entry_id):
+def _editable(slug: str, entry_id: int):
+    """(form, entry) for a change by the signed-in account, or abort."""
     opened = opened_or_abort(slug)
     found = entry_or_404(opened, entry_id)
     if not can_edit_entry(current_user(), found):
         abort(403)
+    return opened, found
+
+
+def _merge(opened, found, mine: dict) -> tuple[dict, dict, list]:
+    """(merged data, choices made, fields still to choose) from the posted page."""
+    merged = dict(found.data)
+    choices = {}
+    missing = []
+    for spec in opened.specs:
+        if mine.get(spec.name) == found.data.get(spec.name):
+            continue
+        choice = request.form.get(f"choix-{spec.position}")
+        if choice not in ("mine", "theirs"):
+            missing.append(spec)
+            continue
+        choices[spec.name] = choice
+        if choice == "theirs":
+            continue
+        if spec.name in mine:
+            merged[spec.name] = mine[spec.name]
+        else:
+            merged.pop(spec.name, None)
+    return merged, choices, missing
+
+
+@bp.route("/formulaires/<slug>/entrees/<int:entry_id>/conflit", methods=["POST"])
+@login_required
+def resolve_conflict(slug, entry_id):
+    opened, found = _editable(slug, entry_id)
     revision = _revision_posted()
     try:
         mine = json.loads(request.form.get("mine", ""))
@@ -186,22 +213,7 @@ def resolve_conflict(slug, entry_id):
         # A third change came in while this page was open: compare again.
         return _conflict(opened, found, revision, mine, action)
 
-    merged = dict(found.data)
-    choices = {}
-    missing = []
-    for spec in opened.specs:
-        choice = request.form.get(f"choix-{spec.position}")
-        if mine.get(spec.name) == found.data.get(spec.name):
-            continue
-        if choice not in ("mine", "theirs"):
-            missing.append(spec)
-            continue
-        choices[spec.name] = choice
-        if choice == "mine":
-            if spec.name in mine:
-                merged[spec.name] = mine[spec.name]
-            else:
-                merged.pop(spec.name, None)
+    merged, choices, missing = _merge(opened, found, mine)
     if missing:
         errors = [
             {"anchor": f"choix-{s.position}", "title": s.title,
@@ -222,10 +234,7 @@ def resolve_conflict(slug, entry_id):
 @bp.route("/formulaires/<slug>/entrees/<int:entry_id>/retrait", methods=["POST"])
 @login_required
 def withdraw(slug, entry_id):
-    opened = opened_or_abort(slug)
-    found = entry_or_404(opened, entry_id)
-    if not can_edit_entry(current_user(), found):
-        abort(403)
+    opened, found = _editable(slug, entry_id)
     try:
         change_entry(
             opened, found, _revision_posted(), current_user(),
