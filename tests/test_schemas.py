@@ -25,7 +25,7 @@ def problems_of(text: str) -> list[str]:
 @pytest.mark.parametrize(
     "prop, path, keyword",
     [
-        ({"$ref": "#/$defs/x"}, "/properties/champ/$ref", "$ref"),
+        ({"$ref": "#/$defs/x"}, "/properties/champ/$ref", "introuvable"),
         ({"type": "object", "properties": {"a": {"type": "string"}}},
          "/properties/champ/type", "objets imbriqués"),
         ({"type": "array", "items": {"type": "object"}}, "/properties/champ/items",
@@ -117,3 +117,58 @@ def test_table_schema_repairs_are_listed():
     assert any("custom_checks" in m for m in messages)
     assert any("/name" in m for m in messages)
     assert loaded.canonical["x-tableschema"]["custom_checks"] == [{"name": "x"}]
+
+
+def test_local_refs_are_inlined_with_their_siblings():
+    text = json.dumps({
+        "$defs": {"code": {"type": "string", "pattern": "^[0-9]{5}$",
+                           "x-purpose": "Code postal."}},
+        "type": "object",
+        "properties": {"cp": {"$ref": "#/$defs/code", "title": "Code postal"}},
+    })
+    loaded = load_text(text)
+    assert loaded.canonical["properties"]["cp"] == {
+        "type": "string", "pattern": "^[0-9]{5}$", "x-purpose": "Code postal.",
+        "title": "Code postal",
+    }
+    assert "$defs" not in loaded.canonical
+
+
+def test_recursive_ref_is_refused_naming_it():
+    text = json.dumps({
+        "definitions": {"node": {"type": "object", "properties": {
+            "child": {"$ref": "#/definitions/node"}}}},
+        "type": "object",
+        "properties": {"tree": {"$ref": "#/definitions/node"}},
+    })
+    problems = problems_of(text)
+    assert any("/properties/tree/properties/child/$ref" in p and "récursive" in p
+               for p in problems), problems
+
+
+def test_shared_dictionary_next_to_the_schema(tmp_path):
+    from dnt_forms.schemas import load_file
+
+    (tmp_path / "_dico.json").write_text(json.dumps(
+        {"$defs": {"insee": {"type": "string", "title": "Code INSEE",
+                             "x-purpose": "Identifier la commune."}}}))
+    form = tmp_path / "form.json"
+    form.write_text(json.dumps({"type": "object", "properties": {
+        "commune": {"$ref": "_dico.json#/$defs/insee"}}}))
+    loaded = load_file(form)
+    assert loaded.canonical["properties"]["commune"]["title"] == "Code INSEE"
+
+
+def test_draft07_dependencies_keep_their_meaning():
+    from dnt_forms.schemas.resolve import canonical_schema
+
+    schema = {"type": "object",
+              "properties": {"a": {"type": "string"}, "b": {"type": "string"},
+                             "t": {"type": "array", "items": [{"type": "string"}],
+                                   "additionalItems": {"type": "number"}}},
+              "dependencies": {"a": ["b"], "b": {"required": ["a"]}}}
+    canonical = canonical_schema(schema)
+    assert canonical["dependentRequired"] == {"a": ["b"]}
+    assert canonical["dependentSchemas"] == {"b": {"required": ["a"]}}
+    assert canonical["properties"]["t"]["prefixItems"] == [{"type": "string"}]
+    assert canonical["properties"]["t"]["items"] == {"type": "number"}

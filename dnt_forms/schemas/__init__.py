@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidSchemaError, SchemaProblem
-from .check import check_json_schema
+from ..config import schemas_path
+from .check import check_json_schema, check_meta_schema
+from .resolve import canonical_schema
 from .naming import is_valid_slug, slugify
 from .tableschema import import_table_schema, looks_like_table_schema
 
@@ -50,8 +52,12 @@ class LoadedSchema:
         )
 
 
-def load_text(text: str) -> LoadedSchema:
-    """Parse and check a schema given as text; raise InvalidSchemaError."""
+def load_text(text: str, folder: Path | None = None) -> LoadedSchema:
+    """Parse and check a schema given as text; raise InvalidSchemaError.
+
+    `folder` is where the schema's file lies: shared definition files it
+    references are looked up there, then in the shipped form_schemas/.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -72,8 +78,11 @@ def load_text(text: str) -> LoadedSchema:
         warnings = warnings + check_json_schema(canonical)
         return LoadedSchema(canonical, "tableschema", text, warnings, repaired)
 
-    warnings = check_json_schema(data)
-    return LoadedSchema(data, "jsonschema", text, warnings)
+    check_meta_schema(data)
+    folders = [f for f in (folder, schemas_path()) if f is not None]
+    canonical = canonical_schema(data, folders)
+    warnings = check_json_schema(canonical)
+    return LoadedSchema(canonical, "jsonschema", text, warnings)
 
 
 def load_file(path: str | Path) -> LoadedSchema:
@@ -96,7 +105,7 @@ def load_file(path: str | Path) -> LoadedSchema:
         raise InvalidSchemaError(
             [SchemaProblem("", f"fichier illisible : {path} ({exc.strerror})", "file")]
         ) from None
-    return load_text(text)
+    return load_text(text, path.parent)
 
 
 def check_slug(slug: str) -> None:

@@ -123,31 +123,32 @@ def validator_class(schema: dict):
     return validator_for({"$schema": draft}, default=Draft202012Validator)
 
 
-def check_json_schema(schema) -> list[SchemaProblem]:
-    """Return the warnings of a usable form schema, or raise InvalidSchemaError."""
+def check_meta_schema(schema) -> None:
+    """Refuse a schema that its own draft's meta-schema rejects, with paths."""
     if not isinstance(schema, dict):
         raise InvalidSchemaError(
             [SchemaProblem("", "le schéma doit être un objet JSON", "type")]
         )
-
-    problems: list[SchemaProblem] = []
-    warnings: list[SchemaProblem] = []
-
     cls = validator_class(schema)
     try:
         cls.check_schema(schema)
     except SchemaError:
-        for error in cls(cls.META_SCHEMA).iter_errors(schema):
-            path = _pointer(error.absolute_path)
-            problems.append(
-                SchemaProblem(
-                    path,
-                    f"« {error.validator} » : {error.message} (méta-schéma)",
-                    str(error.validator),
-                )
+        problems = [
+            SchemaProblem(
+                _pointer(error.absolute_path),
+                f"« {error.validator} » : {error.message} (méta-schéma)",
+                str(error.validator),
             )
-        raise InvalidSchemaError(problems)
+            for error in cls(cls.META_SCHEMA).iter_errors(schema)
+        ]
+        raise InvalidSchemaError(problems) from None
 
+
+def check_json_schema(schema) -> list[SchemaProblem]:
+    """Return the warnings of a usable form schema, or raise InvalidSchemaError."""
+    check_meta_schema(schema)
+    problems: list[SchemaProblem] = []
+    warnings: list[SchemaProblem] = []
     _check_root(schema, problems, warnings)
     if problems:
         raise InvalidSchemaError(problems, warnings)
