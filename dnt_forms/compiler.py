@@ -45,10 +45,32 @@ class FieldSpec:
     ref: dict | None = None
     prop: dict = field(default_factory=dict)
     position: int = 0
+    # Where the field sits: its keys from the root of the entry, and its
+    # positions among siblings (for HTML ids). A top-level field has one of each.
+    path: tuple = ()
+    ids: tuple = ()
+    # A nested object is a group of fields, shown as a fieldset.
+    children: list[FieldSpec] = field(default_factory=list)
+
+    @property
+    def is_group(self) -> bool:
+        return self.widget == "group"
 
     @property
     def column(self) -> str:
-        return self.name
+        """Published column: nested fields are flattened as parent__child."""
+        return "__".join(self.path or (self.name,))
+
+    @property
+    def html_name(self) -> str:
+        """Input name: the property, or parent.child inside a group."""
+        return ".".join(self.path or (self.name,))
+
+    @property
+    def pointer(self) -> str:
+        """JSON Pointer of the field in an entry, as error paths give it."""
+        keys = self.path or (self.name,)
+        return "".join("/" + k.replace("~", "~0").replace("/", "~1") for k in keys)
 
     @property
     def sql_type(self) -> str:
@@ -60,7 +82,8 @@ class FieldSpec:
 
     @property
     def html_id(self) -> str:
-        return f"champ-{self.position}"
+        ids = self.ids or (self.position,)
+        return "champ-" + "-".join(str(i) for i in ids)
 
     @property
     def tableschema(self) -> dict:
@@ -134,20 +157,99 @@ def _bounds_hint(prop: dict) -> str | None:
 
 def compile_schema(schema: dict) -> list[FieldSpec]:
     """The field specs of a form schema, in the schema's order."""
-    required = set(schema.get("required", []))
     unique_key = schema.get("x-unique") or []
+    specs = _compile_object(schema, (), (), True)
+    for spec in specs:
+        spec.unique = bool(spec.prop.get("x-unique")) or (
+            len(unique_key) == 1 and unique_key[0] == spec.name
+        )
+    return specs
+
+
+def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
+    required = set(schema.get("required", []))
     specs = []
     for position, (name, prop) in enumerate(schema.get("properties", {}).items()):
         spec = _compile_property(name, prop, name in required)
         spec.position = position
-        spec.unique = bool(prop.get("x-unique")) or (
-            len(unique_key) == 1 and unique_key[0] == name
-        )
+        spec.path = path + (name,)
+        spec.ids = ids + (position,)
+        spec.published = spec.published and published
+        if _is_group(prop):
+            spec.children = _compile_object(prop, spec.path, spec.ids, spec.published)
         specs.append(spec)
     return specs
 
 
+def _is_group(prop: dict) -> bool:
+    return (
+        scalar_type(prop) == "object"
+        and isinstance(prop.get("properties"), dict)
+        and prop.get("x-type") != "json"
+    )
+
+
+def leaves(specs: list[FieldSpec]):
+    """Every field that holds a value (not groups), depth first, in order."""
+    for spec in specs:
+        if spec.is_group:
+            yield from leaves(spec.children)
+        else:
+            yield spec
+
+
+def walk(specs: list[FieldSpec]):
+    """Every spec, groups included, depth first."""
+    for spec in specs:
+        yield spec
+        yield from walk(spec.children)
+
+
+def value_at(data: dict | None, path: tuple):
+    """The value at a path of keys in nested data, or None."""
+    node = data
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def set_at(data: dict, path: tuple, value) -> None:
+    node = data
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+
+
+def remove_at(data: dict, path: tuple) -> None:
+    """Remove the value at a path, and the groups it leaves empty."""
+    node = data
+    parents = []
+    for key in path[:-1]:
+        if not isinstance(node.get(key), dict):
+            return
+        parents.append((node, key))
+        node = node[key]
+    node.pop(path[-1], None)
+    for parent, key in reversed(parents):
+        if parent[key]:
+            break
+        parent.pop(key)
+
+
 def _compile_property(name: str, prop: dict, required: bool) -> FieldSpec:
+    if _is_group(prop):
+        return FieldSpec(
+            name=name,
+            title=prop.get("title") or name,
+            purpose=prop.get("x-purpose") or prop.get("description") or None,
+            widget="group",
+            json_type="object",
+            required=required,
+            published=prop.get("x-publish") is not False,
+            prop=prop,
+        )
     json_type = scalar_type(prop) or "string"
     widget, item_type = _widget(prop, json_type)
     choices = _choices(prop, widget)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from .compiler import FieldSpec
+from .compiler import FieldSpec, leaves, value_at
 from .db import db
 from .errors import FormNotOpenError, SchemaNotFoundError
 from .permissions import form_open_to, manages
@@ -74,8 +74,8 @@ def reference_errors(opened: OpenForm, data: dict) -> list[dict]:
     from .validation import error
 
     errors = []
-    for spec in opened.specs:
-        value = data.get(spec.name)
+    for spec in leaves(opened.specs):
+        value = value_at(data, spec.path)
         if not spec.ref or not isinstance(value, int) or isinstance(value, bool):
             continue
         target = db.session.execute(
@@ -86,7 +86,7 @@ def reference_errors(opened: OpenForm, data: dict) -> list[dict]:
         if target is None or target.state not in PUBLISHED_STATES:
             errors.append(
                 error(
-                    [spec.name],
+                    spec.path,
                     spec,
                     f"Aucune entrée publiée n° {value} dans le formulaire "
                     f"« {spec.ref['form']} ».",

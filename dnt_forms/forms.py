@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 
 from . import french
-from .compiler import FieldSpec
+from .compiler import FieldSpec, leaves, remove_at, set_at, value_at, walk
 from .validation import error, validate_data
 
 TRUE_WORD, FALSE_WORD = "oui", "non"
@@ -34,7 +34,7 @@ class EntryForm(FlaskForm):
 def build_form_class(specs: list[FieldSpec]) -> type[EntryForm]:
     """A WTForms class with one field per input, named as INTERFACE.md says."""
     attrs = {}
-    for spec in specs:
+    for spec in leaves(specs):
         for attr, name, input_id in input_names(spec):
             if spec.widget == "checkboxes":
                 attrs[attr] = MultiValueField(name=name, id=input_id, default=[])
@@ -44,20 +44,26 @@ def build_form_class(specs: list[FieldSpec]) -> type[EntryForm]:
 
 
 def input_names(spec: FieldSpec) -> list[tuple[str, str, str]]:
-    """(attribute, HTML name, HTML id) of each input of a field."""
-    base = f"f{spec.position}"
+    """(attribute, HTML name, HTML id) of each input of a field.
+
+    A group has no input of its own: its first field's input stands for it.
+    """
+    if spec.is_group:
+        return input_names(next(leaves([spec])))
+    base = "f" + "_".join(str(i) for i in (spec.ids or (spec.position,)))
+    name = spec.html_name
     if spec.widget == "geopoint":
         return [
-            (f"{base}_lon", f"{spec.name}.lon", f"{spec.html_id}-lon"),
-            (f"{base}_lat", f"{spec.name}.lat", f"{spec.html_id}-lat"),
+            (f"{base}_lon", f"{name}.lon", f"{spec.html_id}-lon"),
+            (f"{base}_lat", f"{name}.lat", f"{spec.html_id}-lat"),
         ]
-    return [(base, spec.name, spec.html_id)]
+    return [(base, name, spec.html_id)]
 
 
 def prefill(form: EntryForm, specs: list[FieldSpec], data: dict | None) -> None:
     """Fill the inputs from stored data or, for a new entry, from defaults."""
-    for spec in specs:
-        value = data.get(spec.name) if data is not None else spec.default
+    for spec in leaves(specs):
+        value = value_at(data, spec.path) if data is not None else spec.default
         if value is None:
             continue
         fields = [form[attr] for attr, _, _ in input_names(spec)]
@@ -91,7 +97,7 @@ def redisplay(form: EntryForm, specs: list[FieldSpec]) -> None:
     (where the input is plain text) is shown back as 2025-03-12. A value
     that cannot be read stays exactly as typed.
     """
-    for spec in specs:
+    for spec in leaves(specs):
         if spec.widget not in ("date", "datetime"):
             continue
         field = form[input_names(spec)[0][0]]
@@ -144,20 +150,25 @@ def read_form(
     """
     data = {}
     errors = []
-    for spec in specs:
+    answered = set()
+    for spec in leaves(specs):
         fields = [form[attr] for attr, _, _ in input_names(spec)]
         if previous is not None and not _posted(spec, fields):
-            if spec.name in previous:
-                data[spec.name] = previous[spec.name]
+            kept = value_at(previous, spec.path)
+            if kept is not None:
+                set_at(data, spec.path, kept)
             continue
         raw = [field.data for field in fields]
         try:
             value = convert(spec, raw)
         except french.InputError as exc:
-            errors.append(error([spec.name], spec, str(exc)))
+            errors.append(error(spec.path, spec, str(exc)))
             continue
-        if value is not None:
-            data[spec.name] = value
+        if value is not None or spec.nullable:
+            set_at(data, spec.path, value)
+        if any((f.data or "") != "" for f in fields):
+            answered.add(spec.path)
+    _drop_unanswered_groups(specs, data, answered)
 
     # A field that could not be read already has its error; the schema's
     # "required" on the same field would only repeat it.
@@ -166,6 +177,20 @@ def read_form(
         if problem["field"] not in unreadable:
             errors.append(problem)
     return data, errors
+
+
+def _drop_unanswered_groups(specs, data: dict, answered: set) -> None:
+    """An optional group where nothing was typed is no answer at all.
+
+    Its unticked checkboxes alone (read as "no") must not make it look
+    begun, or its required fields would be asked for.
+    """
+    for spec in walk(specs):
+        if not spec.is_group or spec.required:
+            continue
+        inside = {leaf.path for leaf in leaves([spec])}
+        if not inside & answered:
+            remove_at(data, spec.path)
 
 
 def _posted(spec: FieldSpec, fields) -> bool:

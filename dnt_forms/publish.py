@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .compiler import FieldSpec
+from .compiler import FieldSpec, leaves, value_at
 from .models import PUBLISHED_STATES, Entry
 
 logger = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class PublicStore:
                     "obligatoire": int(spec.required),
                     "position": spec.position,
                 }
-                for spec in specs
+                for spec in leaves(specs)
                 if spec.published
             ),
         )
@@ -229,7 +229,7 @@ def immediate(db: sqlite_utils.Database):
 
 def expected_columns(specs: list[FieldSpec]) -> dict:
     columns = dict(RESERVED_COLUMNS)
-    for spec in specs:
+    for spec in leaves(specs):
         if spec.published:
             columns[spec.column] = PY_TYPES[spec.sql_type]
     return columns
@@ -237,7 +237,7 @@ def expected_columns(specs: list[FieldSpec]) -> dict:
 
 def _foreign_keys(db, specs) -> list:
     keys = []
-    for spec in specs:
+    for spec in leaves(specs):
         if spec.published and spec.ref and db[spec.ref["form"]].exists():
             keys.append((spec.column, spec.ref["form"], "_id"))
     return keys
@@ -255,9 +255,9 @@ def public_row(entry: Entry, specs: list[FieldSpec], org_codes: dict) -> dict:
         "_created_at": entry.created_at.isoformat(),
         "_updated_at": entry.updated_at.isoformat(),
     }
-    for spec in specs:
+    for spec in leaves(specs):
         if spec.published:
-            row[spec.column] = to_column(spec, data.get(spec.name))
+            row[spec.column] = to_column(spec, value_at(data, spec.path))
     return row
 
 

@@ -225,7 +225,7 @@ def _refuse_taken_keys(form: Form, keys: list, own_id: int | None = None) -> Non
             continue
         errors = [
             error(
-                [spec.name],
+                spec.path,
                 spec,
                 "Une entrée avec cette valeur existe déjà : cette donnée doit être "
                 "unique.",

@@ -6,6 +6,7 @@ file imports, so an entry is judged the same whichever way it arrives.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from datetime import date, datetime, time
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 import email_validator
 from jsonschema import FormatChecker
 
-from .compiler import FieldSpec
+from .compiler import FieldSpec, leaves, set_at, value_at, walk
 from .schemas.check import validator_class
 
 logger = logging.getLogger(__name__)
@@ -74,10 +75,10 @@ def validate_data(
     schema_json: str, data: dict, specs: list[FieldSpec]
 ) -> list[dict]:
     """Every error of a normalised entry: [{"path", "message", "field"}]."""
-    by_name = {spec.name: spec for spec in specs}
+    by_pointer = {spec.pointer: spec for spec in walk(specs)}
     errors = []
     for error in _validator(schema_json).iter_errors(data):
-        path, spec = _error_path(error, by_name)
+        path, spec = _error_path(error, by_pointer)
         described = _describe(path, spec, french_message(error, spec))
         described["keyword"] = str(error.validator)
         errors.append(described)
@@ -86,7 +87,12 @@ def validate_data(
     return _dedupe(errors)
 
 
-def _error_path(error, by_name) -> tuple[str, FieldSpec | None]:
+def _error_path(error, by_pointer) -> tuple[str, FieldSpec | None]:
+    """The error's JSON Pointer, and the field it belongs to.
+
+    An error inside a value (the latitude of a geopoint, the third item of
+    a list) belongs to the nearest field above it.
+    """
     parts = [str(p) for p in error.absolute_path]
     if error.validator == "required":
         missing = _quoted_name(error.message)
@@ -95,8 +101,11 @@ def _error_path(error, by_name) -> tuple[str, FieldSpec | None]:
         extra = _extra_names(error)
         if extra:
             parts.append(extra[0])
-    spec = by_name.get(parts[0]) if parts else None
-    return pointer(parts), spec
+    for end in range(len(parts), 0, -1):
+        spec = by_pointer.get(pointer(parts[:end]))
+        if spec is not None:
+            return pointer(parts), spec
+    return pointer(parts), None
 
 
 def _quoted_name(message: str) -> str:
@@ -191,8 +200,8 @@ def _range_errors(data: dict, specs: list[FieldSpec]) -> list[dict]:
     # SQLite stores integers on 64 bits; a larger one would be silently
     # turned into a float, so it is refused here instead.
     errors = []
-    for spec in specs:
-        value = data.get(spec.name)
+    for spec in leaves(specs):
+        value = value_at(data, spec.path)
         if spec.json_type != "integer" or isinstance(value, bool):
             continue
         if isinstance(value, (int, float)) and not (
@@ -200,7 +209,7 @@ def _range_errors(data: dict, specs: list[FieldSpec]) -> list[dict]:
         ):
             errors.append(
                 _describe(
-                    pointer([spec.name]),
+                    spec.pointer,
                     spec,
                     "Nombre trop grand pour être enregistré "
                     "(entre -9 223 372 036 854 775 808 et 9 223 372 036 854 775 807).",
@@ -213,7 +222,7 @@ def _describe(path: str, spec: FieldSpec | None, message: str) -> dict:
     return {
         "path": path,
         "message": message,
-        "field": spec.name if spec else None,
+        "field": spec.html_name if spec else None,
         "title": spec.title if spec else None,
         "keyword": None,
     }
@@ -259,21 +268,34 @@ def normalise_api_entry(payload, specs: list[FieldSpec]) -> tuple[dict, list[dic
     """
     if not isinstance(payload, dict):
         return {}, [error([], None, "L'entrée doit être un objet JSON {…}.")]
+    errors: list[dict] = []
+    return _normalise_object(payload, specs, (), errors), errors
 
+
+def _normalise_object(payload: dict, specs, path: tuple, errors: list) -> dict:
     by_name = {spec.name: spec for spec in specs}
     data: dict = {}
-    errors = []
     for key, value in payload.items():
         spec = by_name.get(key)
         if spec is None:
-            errors.append(error([key], None, "Ce champ n'existe pas dans le formulaire."))
+            errors.append(
+                error(path + (key,), None, "Ce champ n'existe pas dans le formulaire.")
+            )
             continue
         if value is None or value == "":
+            # A nullable field's empty answer is an explicit null; any other
+            # empty answer is no answer at all.
+            if spec.nullable:
+                data[key] = None
             continue
+        if spec.is_group and isinstance(value, dict):
+            value = _normalise_object(value, spec.children, spec.path, errors)
+            if not value:
+                continue
         if spec.widget == "datetime" and isinstance(value, str):
             value = with_paris_offset(value)
         data[key] = value
-    return data, errors
+    return data
 
 
 def with_paris_offset(value: str) -> str:
@@ -289,15 +311,15 @@ def with_paris_offset(value: str) -> str:
 
 def finalise(data: dict, specs: list[FieldSpec]) -> dict:
     """After validation: integers as int, times as HH:MM:SS."""
-    out = dict(data)
-    for spec in specs:
-        value = out.get(spec.name)
+    out = copy.deepcopy(data)
+    for spec in leaves(specs):
+        value = value_at(out, spec.path)
         if value is None:
             continue
         if spec.json_type == "integer" and isinstance(value, float):
-            out[spec.name] = int(value)
+            set_at(out, spec.path, int(value))
         elif spec.widget == "time" and isinstance(value, str):
-            out[spec.name] = _full_time(value)
+            set_at(out, spec.path, _full_time(value))
     return out
 
 

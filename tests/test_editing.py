@@ -108,9 +108,8 @@ def test_two_agents_editing_the_same_entry_lose_nothing(app, people):
             "mine": mine.replace("&#34;", '"').replace("&quot;", '"')}
     incomplete = bruno.post("/formulaires/travaux/entrees/1/conflit", data=form)
     assert incomplete.status_code == 409  # the choice for "jours" is missing
-    positions = {"rue": 0, "jours": 1, "note": 2}
-    form[f"choix-{positions['jours']}"] = "theirs"
-    form[f"choix-{positions['note']}"] = "mine"
+    form["choix-champ-1"] = "theirs"  # jours
+    form["choix-champ-2"] = "mine"  # note
     resolved = bruno.post("/formulaires/travaux/entrees/1/conflit", data=form)
     assert resolved.status_code == 302
     assert stored(app)[1:] == (3, {"rue": "Rue Haute", "jours": 5, "note": "Nuit"})

@@ -147,3 +147,44 @@ def test_entry_page_shows_labels_and_french_values(form_page, app):
     })
     page = form_page.get(response.headers["Location"]).text
     assert "12/03/2025" in page and "1234,5" in page and "Oui" in page
+
+
+GROUPED = {
+    "title": "Association",
+    "type": "object",
+    "required": ["nom"],
+    "properties": {
+        "nom": {"type": "string", "title": "Nom", "x-purpose": "Identifier."},
+        "siege": {
+            "type": "object", "title": "Siège", "x-purpose": "Adresser le courrier.",
+            "required": ["ville"],
+            "properties": {
+                "ville": {"type": "string", "title": "Ville", "x-purpose": "Courrier."},
+                "pmr": {"type": "boolean", "title": "Accessible", "x-purpose": "Accès."},
+            },
+        },
+    },
+}
+
+
+def test_nested_group_is_a_fieldset_and_is_stored_nested(agent, make_form, app):
+    make_form(GROUPED, "asso")
+    html = agent.get("/formulaires/asso/").text
+    assert "<legend>Siège" in html
+    assert 'name="siege.ville"' in html and 'id="champ-1-0"' in html
+
+    def send(data):
+        page = agent.get("/formulaires/asso/").text
+        return agent.post("/formulaires/asso/", data={"csrf_token": csrf_from(page), **data})
+
+    # The group left blank (its checkbox unticked) is no answer: no error.
+    assert send({"nom": "Club"}).status_code == 302
+    # Begun but incomplete: the error points into the group.
+    response = send({"nom": "Club 2", "siege.pmr": "oui"})
+    assert response.status_code == 422
+    assert 'href="#champ-1-0"' in response.text
+    assert send({"nom": "Club 3", "siege.ville": "Lyon", "siege.pmr": "oui"}
+                ).status_code == 302
+    rows = public_rows(app, "asso")
+    assert [(r["nom"], r["siege__ville"], r["siege__pmr"]) for r in rows] == [
+        ("Club", None, None), ("Club 3", "Lyon", 1)]

@@ -26,8 +26,9 @@ def problems_of(text: str) -> list[str]:
     "prop, path, keyword",
     [
         ({"$ref": "#/$defs/x"}, "/properties/champ/$ref", "introuvable"),
-        ({"type": "object", "properties": {"a": {"type": "string"}}},
-         "/properties/champ/type", "objets imbriqués"),
+        ({"type": "object"}, "/properties/champ/properties", "x-type"),
+        ({"type": "object", "properties": {"a": {"$ref": "#/nulle"}}},
+         "/properties/champ/properties/a/$ref", "introuvable"),
         ({"type": "array", "items": {"type": "object"}}, "/properties/champ/items",
          "listes d'objets"),
         ({"type": "string", "if": {}, "then": {}}, "/properties/champ/if", "if/then"),

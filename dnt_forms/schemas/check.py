@@ -180,9 +180,16 @@ def _check_root(schema: dict, problems: list, warnings: list) -> None:
                 SchemaProblem(f"/{_escape(key)}", f"mot-clé « {key} » ignoré", key)
             )
 
+    _check_properties(schema, "", problems, warnings)
+    _check_unique_key(schema, problems)
+
+
+def _check_properties(schema: dict, base: str, problems: list, warnings: list) -> None:
+    """Check each property of an object (the form, or a nested group)."""
+    properties = schema.get("properties") or {}
     seen: dict[str, str] = {}
     for name, prop in properties.items():
-        path = f"/properties/{_escape(name)}"
+        path = f"{base}/properties/{_escape(name)}"
         problem = field_name_problem(name)
         if problem:
             problems.append(SchemaProblem(path, problem, "properties"))
@@ -203,13 +210,12 @@ def _check_root(schema: dict, problems: list, warnings: list) -> None:
         if name not in properties:
             problems.append(
                 SchemaProblem(
-                    f"/required/{i}",
+                    f"{base}/required/{i}",
                     f"« {name} » est obligatoire mais n'est pas défini dans "
                     "« properties »",
                     "required",
                 )
             )
-    _check_unique_key(schema, problems)
 
 
 def _check_property(name, prop, path, problems, warnings) -> None:
@@ -234,14 +240,7 @@ def _check_property(name, prop, path, problems, warnings) -> None:
     if kind == "object" and prop.get("x-type") == "json":
         return
     if kind == "object":
-        problems.append(
-            SchemaProblem(
-                f"{path}/type",
-                "les objets imbriqués (groupes de champs) ne sont pas encore pris "
-                "en charge",
-                "type",
-            )
-        )
+        _check_group(name, prop, path, problems, warnings)
         return
 
     allowed = ASSERTIONS[kind] | ANNOTATIONS
@@ -292,6 +291,40 @@ def _check_property(name, prop, path, problems, warnings) -> None:
                 "x-purpose",
             )
         )
+
+
+GROUP_KEYS = {"type", "properties", "required", "additionalProperties"}
+
+
+def _check_group(name: str, prop: dict, path: str, problems, warnings) -> None:
+    """A nested object: a group of fields, checked like the form itself."""
+    if not isinstance(prop.get("properties"), dict) or not prop["properties"]:
+        problems.append(
+            SchemaProblem(
+                f"{path}/properties",
+                "un groupe (objet imbriqué) doit avoir des champs dans « properties » ; "
+                "pour garder un objet libre tel quel, ajoutez « x-type »: « json »",
+                "properties",
+            )
+        )
+        return
+    for key in prop:
+        if key in GROUP_KEYS or key in ANNOTATIONS or key.startswith("x-"):
+            continue
+        if key not in NOT_YET:
+            warnings.append(
+                SchemaProblem(f"{path}/{_escape(key)}", f"mot-clé « {key} » ignoré", key)
+            )
+    if not (prop.get("x-purpose") or prop.get("description")):
+        warnings.append(
+            SchemaProblem(
+                path,
+                "finalité non renseignée : ajoutez « x-purpose » ou « description » "
+                "pour dire à quoi sert ce groupe",
+                "x-purpose",
+            )
+        )
+    _check_properties(prop, path, problems, warnings)
 
 
 def _check_array(prop: dict, path: str, problems: list) -> None:

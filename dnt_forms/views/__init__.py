@@ -38,6 +38,7 @@ from ..forms import (
     read_form,
     redisplay,
 )
+from ..compiler import leaves, value_at, walk
 from ..permissions import can_see_entry, manages
 from ..store import entries_for, get_entry, history_of
 from ..validation import draft_errors
@@ -79,6 +80,17 @@ def inject_user():
 @bp.app_template_filter("shown")
 def shown_filter(value, spec):
     return display(spec, value)
+
+
+@bp.app_template_global("field_value")
+def field_value(data, spec):
+    return value_at(data, spec.path)
+
+
+@bp.app_template_global("field_values")
+def field_values(specs, data):
+    """(spec, value) of every field that holds a value, for reading an entry."""
+    return [(spec, value_at(data, spec.path)) for spec in leaves(specs)]
 
 
 @bp.route("/")
@@ -187,11 +199,12 @@ def by_field(errors: list[dict]) -> dict:
 
 def summary(errors: list[dict], specs) -> list[dict]:
     """The errors in the order of the fields on the page, linked to each."""
-    by_name = {spec.name: spec for spec in specs}
+    ordered = list(walk(specs))
+    by_name = {spec.html_name: spec for spec in ordered}
 
     def position(error):
         spec = by_name.get(error.get("field"))
-        return spec.position if spec else -1
+        return ordered.index(spec) if spec else -1
 
     out = []
     for error in sorted(errors, key=position):
@@ -232,7 +245,7 @@ def entries(slug):
         pages=max(1, -(-total // PAGE_SIZE)),
         search=search,
         sort=sort,
-        shown=opened.specs[:4],
+        shown=list(leaves(opened.specs))[:4],
         every_org=manages(user, opened.form),
     )
 

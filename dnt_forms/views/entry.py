@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from ..auth import current_user, login_required
+from ..compiler import leaves, remove_at, set_at, value_at
 from ..entries import change_entry, reference_errors
 from ..errors import DuplicateEntryError, RevisionConflictError
 from ..forms import build_form_class, prefill, read_form, redisplay
@@ -130,12 +132,13 @@ def _conflict(opened, entry, base_revision, mine, action, errors=(), choices=Non
     base = data_at(entry, base_revision)
     theirs = entry.data
     rows = []
-    for spec in opened.specs:
-        name = spec.name
-        if mine.get(name) == theirs.get(name):
+    for spec in leaves(opened.specs):
+        name = spec.html_name
+        ours, stored, before = (value_at(d, spec.path) for d in (mine, theirs, base))
+        if ours == stored:
             continue
-        changed_mine = mine.get(name) != base.get(name)
-        changed_theirs = theirs.get(name) != base.get(name)
+        changed_mine = ours != before
+        changed_theirs = stored != before
         default = None
         if changed_mine and not changed_theirs:
             default = "mine"
@@ -144,8 +147,8 @@ def _conflict(opened, entry, base_revision, mine, action, errors=(), choices=Non
         rows.append(
             {
                 "spec": spec,
-                "mine": mine.get(name),
-                "theirs": theirs.get(name),
+                "mine": ours,
+                "theirs": stored,
                 "choice": (choices or {}).get(name, default),
             }
         )
@@ -177,23 +180,24 @@ def _editable(slug: str, entry_id: int):
 
 def _merge(opened, found, mine: dict) -> tuple[dict, dict, list]:
     """(merged data, choices made, fields still to choose) from the posted page."""
-    merged = dict(found.data)
+    merged = copy.deepcopy(found.data)
     choices = {}
     missing = []
-    for spec in opened.specs:
-        if mine.get(spec.name) == found.data.get(spec.name):
+    for spec in leaves(opened.specs):
+        ours = value_at(mine, spec.path)
+        if ours == value_at(found.data, spec.path):
             continue
-        choice = request.form.get(f"choix-{spec.position}")
+        choice = request.form.get(f"choix-{spec.html_id}")
         if choice not in ("mine", "theirs"):
             missing.append(spec)
             continue
-        choices[spec.name] = choice
+        choices[spec.html_name] = choice
         if choice == "theirs":
             continue
-        if spec.name in mine:
-            merged[spec.name] = mine[spec.name]
+        if ours is not None:
+            set_at(merged, spec.path, ours)
         else:
-            merged.pop(spec.name, None)
+            remove_at(merged, spec.path)
     return merged, choices, missing
 
 
@@ -216,7 +220,7 @@ def resolve_conflict(slug, entry_id):
     merged, choices, missing = _merge(opened, found, mine)
     if missing:
         errors = [
-            {"anchor": f"choix-{s.position}", "title": s.title,
+            {"anchor": f"choix-{s.html_id}", "title": s.title,
              "message": "choisissez la version à garder."}
             for s in missing
         ]
