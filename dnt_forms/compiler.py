@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .schemas.check import is_nullable, scalar_type
+from .schemas.check import is_nullable, labelled_choices, scalar_type
 
 NO_PURPOSE = "finalité non renseignée"
 
@@ -296,14 +296,16 @@ def _widget(prop: dict, json_type: str) -> tuple[str, str | None]:
     if json_type == "array":
         items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
         item_type = scalar_type(items) if items else None
-        if items and "enum" in items:
+        if items and ("enum" in items or labelled_choices(items) is not None):
             return "checkboxes", item_type
         if item_type is None:
             return "json", None
         # TODO: arrays of free values use one textarea line per value; the
         # repeated inputs with add/remove buttons come with list support.
         return "lines", item_type
-    if "enum" in prop and json_type != "boolean":
+    if ("enum" in prop or labelled_choices(prop) is not None) and (
+        json_type != "boolean"
+    ):
         return "select", None
     if json_type in ("integer", "number", "boolean"):
         return json_type, None
@@ -327,11 +329,12 @@ def _widget(prop: dict, json_type: str) -> tuple[str, str | None]:
 
 
 def _choices(prop: dict, widget: str) -> list[Choice]:
-    if widget == "checkboxes":
-        values = prop["items"]["enum"]
-    elif widget in ("select", "radio"):
-        values = prop.get("enum", [])
-    else:
+    source = prop["items"] if widget == "checkboxes" else prop
+    if widget not in ("checkboxes", "select", "radio"):
         return []
+    labelled = labelled_choices(source)
+    if labelled is not None:
+        return [Choice(v, label) for v, label in labelled if v is not None]
     labels = prop.get("x-enum-labels") or {}
+    values = source.get("enum", [])
     return [Choice(v, str(labels.get(str(v), v))) for v in values if v is not None]

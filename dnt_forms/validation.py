@@ -193,6 +193,9 @@ _MESSAGES = {
     "additionalProperties": lambda v, e, s: "Ce champ n'existe pas dans le "
     "formulaire.",
     "items": lambda v, e, s: "Trop de valeurs dans la liste.",
+    "oneOf": lambda v, e, s: "Choisissez l'une des valeurs proposées.",
+    "anyOf": lambda v, e, s: "Choisissez l'une des valeurs proposées.",
+    "const": lambda v, e, s: f"Seule la valeur « {v} » est permise.",
 }
 
 

@@ -18,7 +18,8 @@ from dnt_forms.errors import InvalidSchemaError
 from dnt_forms.schemas import load_file
 
 # Samples whose data are stored and read back; the others must be refused.
-ROUND_TRIP = ["jsonforms-dates", "jsonforms-person", "rjsf-nullable", "rjsf-numbers",
+ROUND_TRIP = ["jsonforms-dates", "jsonforms-person", "rjsf-alternatives", "rjsf-nullable",
+              "rjsf-numbers", "rjsf-widgets",
               "rjsf-simple"]
 
 
@@ -92,3 +93,36 @@ def _invalid_paths(schema: dict, data: dict) -> set[str]:
             parts.append(error.message.split("'")[1])
         paths.add("".join(f"/{p}" for p in parts))
     return paths
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP + ["rjsf-date", "rjsf-validation"])
+def test_sample_form_renders_every_field(corpus, agent, make_form, name):
+    from markupsafe import escape
+
+    from dnt_forms.compiler import NO_PURPOSE, walk
+
+    schema_path = corpus / "jsonschema" / f"{name}.schema.json"
+    slug = "html-" + name
+    make_form(schema_path, slug)
+    html = agent.get(f"/formulaires/{slug}/").text
+    for spec in walk(compile_schema(load_file(schema_path).canonical)):
+        assert str(escape(spec.purpose or NO_PURPOSE)) in html, spec.html_name
+        assert (f'for="{spec.html_id}"' in html
+                or f"<legend>{escape(spec.title)}" in html), spec.html_name
+
+
+def test_labelled_choices_show_labels_and_store_values(corpus, agent, make_form, app):
+    from conftest import csrf_from
+
+    make_form(corpus / "jsonschema" / "rjsf-alternatives.schema.json", "alt")
+    page = agent.get("/formulaires/alt/").text
+    assert ">Multiply</label>" in page and 'value="multiply"' in page
+    assert ">Red</label>" in page and 'value="#ff0000"' in page
+    response = agent.post("/formulaires/alt/", data={
+        "csrf_token": csrf_from(page), "currentColor": "#00ff00",
+        "colorMask": ["#ff0000", "#0000ff"], "blendMode": "multiply",
+    })
+    assert response.status_code == 302, response.text[:3000]
+    row = public_rows(app, "alt")[0]
+    assert row["blendMode"] == "multiply" and row["currentColor"] == "#00ff00"
+    assert json.loads(row["colorMask"]) == ["#ff0000", "#0000ff"]

@@ -222,7 +222,9 @@ def _check_property(name, prop, path, problems, warnings) -> None:
     if not isinstance(prop, dict):
         problems.append(SchemaProblem(path, "un champ doit être un objet", "type"))
         return
-    if any(key in NOT_YET for key in prop):
+    labelled = labelled_choices(prop) is not None
+    if any(key in NOT_YET and not (labelled and key in ("oneOf", "anyOf"))
+           for key in prop):
         _refuse_not_yet(prop, path, problems)
         return
 
@@ -244,6 +246,8 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         return
 
     allowed = ASSERTIONS[kind] | ANNOTATIONS
+    if labelled:
+        allowed = allowed | {"oneOf", "anyOf"}
     for key in prop:
         if key in allowed or key in NOT_YET or key.startswith("x-"):
             continue
@@ -398,7 +402,10 @@ def _check_unique_key(schema: dict, problems: list) -> None:
 
 
 def _refuse_not_yet(node: dict, path: str, problems: list) -> None:
+    labelled = labelled_choices(node) is not None
     for key in node:
+        if labelled and key in ("oneOf", "anyOf"):
+            continue
         if key in NOT_YET:
             problems.append(
                 SchemaProblem(
@@ -410,9 +417,63 @@ def _refuse_not_yet(node: dict, path: str, problems: list) -> None:
             )
 
 
+CHOICE_BRANCH_KEYS = {"const", "enum", "title", "description", "type", "$comment"}
+
+
+def labelled_choices(prop: dict) -> list[tuple[object, str]] | None:
+    """(value, label) pairs of a `oneOf`/`anyOf` list of constants, else None.
+
+    This is how JSON Schema gives a label to each allowed value:
+    `"oneOf": [{"const": "nid_de_poule", "title": "Nid-de-poule"}, …]`.
+    """
+    for keyword in ("oneOf", "anyOf"):
+        branches = prop.get(keyword)
+        if not isinstance(branches, list) or not branches:
+            continue
+        out = []
+        for branch in branches:
+            if not isinstance(branch, dict) or set(branch) - CHOICE_BRANCH_KEYS:
+                return None
+            if "const" in branch:
+                value = branch["const"]
+            elif isinstance(branch.get("enum"), list) and len(branch["enum"]) == 1:
+                value = branch["enum"][0]
+            else:
+                return None
+            out.append((value, str(branch.get("title") or value)))
+        return out
+    return None
+
+
+def _inferred_type(values: list) -> str | None:
+    kinds = set()
+    for value in values:
+        if isinstance(value, bool):
+            kinds.add("boolean")
+        elif isinstance(value, int):
+            kinds.add("integer")
+        elif isinstance(value, float):
+            kinds.add("number")
+        elif isinstance(value, str):
+            kinds.add("string")
+        elif value is not None:
+            return None
+    if kinds == {"integer", "number"}:
+        return "number"
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 def scalar_type(prop: dict) -> str | None:
-    """The one non-null type of a property, or None if it has no single type."""
+    """The one non-null type of a property, or None if it has no single type.
+
+    Without "type", a list of allowed values tells it.
+    """
     kind = prop.get("type")
+    if kind is None:
+        choices = labelled_choices(prop)
+        values = [v for v, _ in choices] if choices else prop.get("enum")
+        if isinstance(values, list):
+            return _inferred_type(values)
     if isinstance(kind, list):
         kinds = [k for k in kind if k != "null"]
         if len(kinds) != 1:
