@@ -51,6 +51,8 @@ class FieldSpec:
     ids: tuple = ()
     # A nested object is a group of fields, shown as a fieldset.
     children: list[FieldSpec] = field(default_factory=list)
+    # Titles of the fields that, once filled in, make this one required.
+    required_when: list[str] = field(default_factory=list)
 
     @property
     def is_group(self) -> bool:
@@ -92,6 +94,9 @@ class FieldSpec:
     def hint(self) -> str | None:
         """What the agent should type, from format, bounds and examples."""
         parts = []
+        if self.required_when and not self.required:
+            when = " ou ".join(f"« {t} »" for t in self.required_when)
+            parts.append(f"Obligatoire quand {when} est rempli.")
         fmt_hint = FORMAT_HINTS.get(self.widget)
         if fmt_hint:
             parts.append(fmt_hint)
@@ -168,6 +173,13 @@ def compile_schema(schema: dict) -> list[FieldSpec]:
 
 def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
     required = set(schema.get("required", []))
+    # Fields required only once another one is filled in.
+    required_when: dict[str, list[str]] = {}
+    properties = schema.get("properties", {})
+    for trigger, names in (schema.get("dependentRequired") or {}).items():
+        for name in names:
+            title = properties.get(trigger, {}).get("title") or trigger
+            required_when.setdefault(name, []).append(title)
     specs = []
     for position, (name, prop) in enumerate(schema.get("properties", {}).items()):
         spec = _compile_property(name, prop, name in required)
@@ -175,6 +187,7 @@ def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
         spec.path = path + (name,)
         spec.ids = ids + (position,)
         spec.published = spec.published and published
+        spec.required_when = required_when.get(name, [])
         if _is_group(prop):
             spec.children = _compile_object(prop, spec.path, spec.ids, spec.published)
         specs.append(spec)

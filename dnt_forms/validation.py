@@ -97,6 +97,11 @@ def _error_path(error, by_pointer) -> tuple[str, FieldSpec | None]:
     if error.validator == "required":
         missing = _quoted_name(error.message)
         parts.append(missing)
+    elif error.validator in ("dependentRequired", "dependencies"):
+        # "'b' is a dependency of 'a'": the error belongs to the missing b.
+        match = re.match(r"^'(.*)' is a dependency of '(.*)'$", error.message, re.S)
+        if match:
+            parts.append(match[1])
     elif error.validator == "additionalProperties":
         extra = _extra_names(error)
         if extra:
@@ -196,7 +201,17 @@ _MESSAGES = {
     "oneOf": lambda v, e, s: "Choisissez l'une des valeurs proposées.",
     "anyOf": lambda v, e, s: "Choisissez l'une des valeurs proposées.",
     "const": lambda v, e, s: f"Seule la valeur « {v} » est permise.",
+    "dependentRequired": lambda v, e, s: "Ce champ est obligatoire quand "
+    f"« {_dependency_trigger(e)} » est rempli.",
 }
+
+
+def _dependency_trigger(error) -> str:
+    match = re.match(r"^'(.*)' is a dependency of '(.*)'$", error.message, re.S)
+    if not match:
+        return "un autre champ"
+    props = error.schema.get("properties", {})
+    return props.get(match[2], {}).get("title") or match[2]
 
 
 def _range_errors(data: dict, specs: list[FieldSpec]) -> list[dict]:

@@ -261,3 +261,25 @@ def test_form_encoded_body_is_415(client, token, make_form):
         headers={"Authorization": f"Bearer {token}"},
     )
     assert_envelope(response, 415)
+
+
+def test_dependent_required_is_exact_and_explained(client, token, make_form, agent):
+    make_form({
+        "title": "Contact", "type": "object",
+        "properties": {
+            "telephone": {"type": "string", "title": "Téléphone", "x-purpose": "Appel."},
+            "horaires": {"type": "string", "title": "Horaires d'appel",
+                         "x-purpose": "Appeler au bon moment."},
+        },
+        "dependentRequired": {"telephone": ["horaires"]},
+    }, "contact")
+    url = "/api/v1/forms/contact/entries"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post(url, json={}, headers=headers).status_code == 201
+    missing = client.post(url, json={"telephone": "0102030405"}, headers=headers)
+    assert missing.status_code == 422
+    error = missing.get_json()["errors"][0]
+    assert error["path"] == "/horaires"
+    assert "« Téléphone » est rempli" in error["message"]
+    html = agent.get("/formulaires/contact/").text
+    assert "Obligatoire quand « Téléphone » est rempli." in html

@@ -66,7 +66,6 @@ NOT_YET = {
     "if": "les conditions (if/then/else)",
     "then": "les conditions (if/then/else)",
     "else": "les conditions (if/then/else)",
-    "dependentRequired": "les champs dépendants (dependentRequired)",
     "dependentSchemas": "les schémas dépendants (dependentSchemas)",
     "dependencies": "les dépendances (dependencies)",
     "patternProperties": "patternProperties",
@@ -89,6 +88,7 @@ ROOT_KEYS = {
     "required",
     "additionalProperties",
     "examples",
+    "dependentRequired",
 }
 KNOWN_FORMATS = {"date", "date-time", "time", "email", "uri", "password"}
 X_TYPES = {"year", "geopoint", "json"}
@@ -184,9 +184,19 @@ def _check_root(schema: dict, problems: list, warnings: list) -> None:
     _check_unique_key(schema, problems)
 
 
-def _check_properties(schema: dict, base: str, problems: list, warnings: list) -> None:
+def _check_properties(schema: dict, base: str, problems: list, warnings: list):
     """Check each property of an object (the form, or a nested group)."""
     properties = schema.get("properties") or {}
+    for trigger, names in (schema.get("dependentRequired") or {}).items():
+        for name in [trigger, *names]:
+            if name not in properties:
+                problems.append(
+                    SchemaProblem(
+                        f"{base}/dependentRequired/{_escape(trigger)}",
+                        f"« {name} » n'est pas un champ de cet objet",
+                        "dependentRequired",
+                    )
+                )
     seen: dict[str, str] = {}
     for name, prop in properties.items():
         path = f"{base}/properties/{_escape(name)}"
@@ -297,7 +307,13 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         )
 
 
-GROUP_KEYS = {"type", "properties", "required", "additionalProperties"}
+GROUP_KEYS = {
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "dependentRequired",
+}
 
 
 def _check_group(name: str, prop: dict, path: str, problems, warnings) -> None:
