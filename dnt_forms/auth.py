@@ -269,3 +269,19 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def valid_org_code(code: str) -> bool:
+    """A SIREN (9 digits, Luhn check digit) or an INSEE commune code."""
+    import re
+
+    if re.fullmatch(r"(\d{2}|2[AB])\d{3}", code):
+        return True
+    if not re.fullmatch(r"\d{9}", code):
+        return False
+    # SIREN numbers carry a Luhn check digit.
+    total = 0
+    for i, char in enumerate(reversed(code)):
+        digit = int(char) * (2 if i % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0

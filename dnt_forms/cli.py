@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from pathlib import Path
 
@@ -51,19 +50,6 @@ def init_command() -> None:
     click.echo(f"Instance prête : {app.instance_path}")
 
 
-def _valid_org_code(code: str) -> bool:
-    if re.fullmatch(r"(\d{2}|2[AB])\d{3}", code):
-        return True
-    if not re.fullmatch(r"\d{9}", code):
-        return False
-    # SIREN numbers carry a Luhn check digit.
-    total = 0
-    for i, char in enumerate(reversed(code)):
-        digit = int(char) * (2 if i % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return total % 10 == 0
-
-
 @cli.group("org")
 def org_group() -> None:
     """Organisations (communes, intercommunalités, départements…)."""
@@ -74,16 +60,14 @@ def org_group() -> None:
 @click.argument("name")
 def org_create_command(code: str, name: str) -> None:
     """Crée une organisation identifiée par son SIREN ou son code INSEE."""
-    from .auth import find_org
+    from .admin.actions import ORG_CODE_HELP
+    from .auth import find_org, valid_org_code
     from .db import db
     from .models import Organisation
 
     code = code.strip().upper()
-    if not _valid_org_code(code):
-        _fail(
-            f"Code « {code} » invalide : un SIREN de 9 chiffres (clé de contrôle "
-            "comprise) ou un code INSEE de commune de 5 caractères (ex. 75056, 2A004)."
-        )
+    if not valid_org_code(code):
+        _fail(f"Code « {code} » invalide : {ORG_CODE_HELP}.")
     app = _app()
     with app.app_context():
         if find_org(code):
@@ -158,6 +142,47 @@ def user_link_command(email) -> None:
     click.echo(_link(app, token))
 
 
+@user_group.command("disable")
+@click.argument("email")
+def user_disable_command(email) -> None:
+    """Désactive un compte : ses sessions se ferment, ses jetons sont refusés."""
+    from .admin.actions import set_active
+    from .auth import find_user
+
+    app = _app()
+    with app.app_context():
+        user = find_user(email)
+        if user is None:
+            _fail(f"Aucun compte {email}.")
+        changed = set_active(user, False)
+    if changed:
+        click.echo(
+            f"Compte {email} désactivé : ses sessions sont fermées et ses jetons "
+            "d'API refusés."
+        )
+    else:
+        click.echo(f"Le compte {email} était déjà désactivé.")
+
+
+@user_group.command("enable")
+@click.argument("email")
+def user_enable_command(email) -> None:
+    """Réactive un compte désactivé."""
+    from .admin.actions import set_active
+    from .auth import find_user
+
+    app = _app()
+    with app.app_context():
+        user = find_user(email)
+        if user is None:
+            _fail(f"Aucun compte {email}.")
+        changed = set_active(user, True)
+    if changed:
+        click.echo(f"Compte {email} réactivé.")
+    else:
+        click.echo(f"Le compte {email} était déjà actif.")
+
+
 def _check_forms_exist(slugs: list[str]) -> None:
     from .db import db
     from .models import Form
@@ -217,7 +242,7 @@ def token_revoke_command(email) -> None:
 
 @cli.group("schema")
 def schema_group() -> None:
-    """Schémas des formulaires : vérifier, importer, publier, clore."""
+    """Schémas des formulaires : vérifier, importer, publier, clore, réserver."""
 
 
 def _print_warnings(warnings) -> None:
@@ -307,6 +332,38 @@ def schema_close_command(slug) -> None:
         except DntFormsError as exc:
             _fail(str(exc))
     click.echo(f"{slug} : clos aux nouvelles entrées.")
+
+
+@schema_group.command("restrict")
+@click.argument("slug")
+@click.option(
+    "--orgs",
+    required=True,
+    help="Codes des organisations, séparés par des virgules ; « » l'ouvre à toutes.",
+)
+def schema_restrict_command(slug, orgs) -> None:
+    """Réserve un formulaire à des organisations (ou l'ouvre à toutes)."""
+    from .admin.actions import restrict_form, split_codes, unknown_org_codes
+    from .schemas.versions import get_form
+
+    codes = [code.upper() for code in split_codes(orgs)]
+    app = _app()
+    with app.app_context():
+        try:
+            form = get_form(slug)
+        except DntFormsError as exc:
+            _fail(str(exc))
+        unknown = unknown_org_codes(codes)
+        if unknown:
+            _fail(
+                f"Organisation(s) inconnue(s) : {', '.join(unknown)} ; créez-les avec "
+                "« dnt-forms org create CODE NOM »."
+            )
+        restrict_form(form, codes)
+    if codes:
+        click.echo(f"{slug} : réservé à {', '.join(sorted(set(codes)))}.")
+    else:
+        click.echo(f"{slug} : ouvert à toutes les organisations.")
 
 
 @cli.command("publish")

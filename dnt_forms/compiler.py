@@ -6,11 +6,14 @@ into public.db and the exports all read the same specs.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from .schemas.check import is_nullable, labelled_choices, scalar_type
 
 NO_PURPOSE = "finalité non renseignée"
+# Stands for the row number in the paths of a repeatable group's fields.
+ROW = "*"
 
 # SQLite column type of each JSON type (INTERFACE.md's type table).
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
@@ -53,6 +56,22 @@ class FieldSpec:
     children: list[FieldSpec] = field(default_factory=list)
     # Titles of the fields that, once filled in, make this one required.
     required_when: list[str] = field(default_factory=list)
+    # A repeatable group (list of objects) once instantiated: its fields
+    # copied for each row, the row number in their paths.
+    rows: list[list[FieldSpec]] = field(default_factory=list)
+
+    @property
+    def is_list(self) -> bool:
+        return self.widget == "list"
+
+    @property
+    def min_rows(self) -> int:
+        return int(self.prop.get("minItems") or 0)
+
+    @property
+    def max_rows(self) -> int | None:
+        value = self.prop.get("maxItems")
+        return int(value) if value is not None else None
 
     @property
     def is_group(self) -> bool:
@@ -65,14 +84,16 @@ class FieldSpec:
 
     @property
     def html_name(self) -> str:
-        """Input name: the property, or parent.child inside a group."""
-        return ".".join(self.path or (self.name,))
+        """Input name: the property, parent.child in a group, list.2.child in a row."""
+        return ".".join(str(k) for k in (self.path or (self.name,)))
 
     @property
     def pointer(self) -> str:
         """JSON Pointer of the field in an entry, as error paths give it."""
         keys = self.path or (self.name,)
-        return "".join("/" + k.replace("~", "~0").replace("/", "~1") for k in keys)
+        return "".join(
+            "/" + str(k).replace("~", "~0").replace("/", "~1") for k in keys
+        )
 
     @property
     def sql_type(self) -> str:
@@ -190,8 +211,57 @@ def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
         spec.required_when = required_when.get(name, [])
         if _is_group(prop):
             spec.children = _compile_object(prop, spec.path, spec.ids, spec.published)
+        elif spec.is_list and ROW in path:
+            # A list inside a list's rows is kept whole, as JSON.
+            spec.widget = "json"
+        elif spec.is_list:
+            spec.children = _compile_object(
+                prop["items"], spec.path + (ROW,), spec.ids, spec.published
+            )
         specs.append(spec)
     return specs
+
+
+def is_list_of_objects(prop: dict) -> bool:
+    items = prop.get("items")
+    return (
+        scalar_type(prop) == "array"
+        and isinstance(items, dict)
+        and _is_group(items)
+        and prop.get("x-type") is None
+    )
+
+
+def instantiate(specs: list[FieldSpec], data=None, counts=None) -> list[FieldSpec]:
+    """Concrete specs: each repeatable group gets its rows.
+
+    The number of rows comes from `counts` (by the list's input name) when
+    given, else from the data.
+    """
+    out = []
+    for spec in specs:
+        copy = dataclasses.replace(spec)
+        if spec.is_group:
+            copy.children = instantiate(spec.children, data, counts)
+        elif spec.is_list:
+            if counts is not None and spec.html_name in counts:
+                number = counts[spec.html_name]
+            else:
+                number = len(value_at(data, spec.path) or [])
+            copy.rows = [
+                [_in_row(child, len(spec.path), i, spec.ids) for child in spec.children]
+                for i in range(number)
+            ]
+        out.append(copy)
+    return out
+
+
+def _in_row(spec: FieldSpec, depth: int, row: int, list_ids: tuple) -> FieldSpec:
+    copy = dataclasses.replace(spec)
+    copy.path = spec.path[:depth] + (row,) + spec.path[depth + 1 :]
+    copy.ids = list_ids + (f"r{row}",) + spec.ids[len(list_ids) :]
+    copy.children = [_in_row(c, depth, row, list_ids) for c in spec.children]
+    return copy
 
 
 def _is_group(prop: dict) -> bool:
@@ -203,36 +273,78 @@ def _is_group(prop: dict) -> bool:
 
 
 def leaves(specs: list[FieldSpec]):
-    """Every field that holds a value (not groups), depth first, in order."""
+    """Every field that holds a value, depth first, in order.
+
+    Groups are entered; a repeatable group yields the fields of its rows
+    (none for compiled specs, which have no rows yet).
+    """
     for spec in specs:
         if spec.is_group:
             yield from leaves(spec.children)
+        elif spec.is_list:
+            for row in spec.rows:
+                yield from leaves(row)
         else:
             yield spec
 
 
 def walk(specs: list[FieldSpec]):
-    """Every spec, groups included, depth first."""
+    """Every spec, groups, lists and rows included, depth first."""
     for spec in specs:
         yield spec
-        yield from walk(spec.children)
+        yield from walk(spec.children if not spec.rows else [])
+        for row in spec.rows:
+            yield from walk(row)
 
 
-def value_at(data: dict | None, path: tuple):
-    """The value at a path of keys in nested data, or None."""
+def units(specs: list[FieldSpec]):
+    """What two versions of an entry are compared by: each value, each list whole."""
+    for spec in specs:
+        if spec.is_group:
+            yield from units(spec.children)
+        else:
+            yield spec
+
+
+def lists_of(specs: list[FieldSpec]):
+    """The repeatable groups of a form (not those inside another list)."""
+    for spec in specs:
+        if spec.is_list:
+            yield spec
+        elif spec.is_group:
+            yield from lists_of(spec.children)
+
+
+def value_at(data, path: tuple):
+    """The value at a path of keys (and row numbers) in nested data, or None."""
     node = data
     for key in path:
-        if not isinstance(node, dict):
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                return None
+            node = node[key]
+        elif isinstance(node, dict):
+            node = node.get(key)
+        else:
             return None
-        node = node.get(key)
     return node
 
 
 def set_at(data: dict, path: tuple, value) -> None:
     node = data
-    for key in path[:-1]:
-        node = node.setdefault(key, {})
-    node[path[-1]] = value
+    for key, following in zip(path[:-1], path[1:]):
+        empty = [] if isinstance(following, int) else {}
+        if isinstance(key, int):
+            while len(node) <= key:
+                node.append({} if not isinstance(following, int) else [])
+            node = node[key]
+        else:
+            node = node.setdefault(key, empty)
+    last = path[-1]
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append(None)
+    node[last] = value
 
 
 def remove_at(data: dict, path: tuple) -> None:
@@ -240,18 +352,31 @@ def remove_at(data: dict, path: tuple) -> None:
     node = data
     parents = []
     for key in path[:-1]:
-        if not isinstance(node.get(key), dict):
+        child = value_at(node, (key,))
+        if not isinstance(child, (dict, list)):
             return
         parents.append((node, key))
-        node = node[key]
-    node.pop(path[-1], None)
+        node = child
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
     for parent, key in reversed(parents):
-        if parent[key]:
+        if isinstance(key, int) or value_at(parent, (key,)):
             break
         parent.pop(key)
 
 
 def _compile_property(name: str, prop: dict, required: bool) -> FieldSpec:
+    if is_list_of_objects(prop):
+        return FieldSpec(
+            name=name,
+            title=prop.get("title") or name,
+            purpose=prop.get("x-purpose") or prop.get("description") or None,
+            widget="list",
+            json_type="array",
+            required=required,
+            published=prop.get("x-publish") is not False,
+            prop=prop,
+        )
     if _is_group(prop):
         return FieldSpec(
             name=name,
@@ -307,6 +432,8 @@ def _widget(prop: dict, json_type: str) -> tuple[str, str | None]:
         return "year", None
 
     if json_type == "array":
+        if "prefixItems" in prop:
+            return "json", None
         items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
         item_type = scalar_type(items) if items else None
         if items and ("enum" in items or labelled_choices(items) is not None):

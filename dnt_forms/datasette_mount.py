@@ -91,13 +91,29 @@ class CatalogueMetadata:
                     table[key] = value
             tables[slug] = table
 
-        for slug, column, purpose in conn.execute(
-            f"select formulaire, champ, finalite from {FIELDS_TABLE}"
-        ):
-            if slug in tables:
-                tables[slug]["columns"][column] = purpose
-        for table in tables.values():
-            if "columns" in table:
+        fields = conn.execute(
+            f"select formulaire, tableau, champ, titre, finalite from {FIELDS_TABLE}"
+        ).fetchall()
+        child_tables = {table for slug, table, *_ in fields if table != slug}
+        for slug, table, column, title, purpose in fields:
+            if slug not in tables:
+                continue
+            child = f"{slug}__{column}"
+            if table == slug and child in child_tables:
+                # The row describing a list: it titles the list's own table.
+                tables[child] = {
+                    "title": f"{tables[slug]['title']} : {title}",
+                    "description": purpose,
+                    "columns": {},
+                    **{k: v for k, v in tables[slug].items()
+                       if k in ("license", "license_url", "source", "source_url")},
+                }
+                continue
+            tables.setdefault(table, {"columns": {}})["columns"][column] = purpose
+        for name, table in tables.items():
+            if name in child_tables:
+                table["columns"].update(CHILD_DESCRIPTIONS)
+            elif "columns" in table:
                 table["columns"].update(RESERVED_DESCRIPTIONS)
         return self._wrap(tables)
 
@@ -135,6 +151,12 @@ class _MountedDatasette(Datasette):
     @property
     def urls(self):
         return _MountedUrls(self)
+
+
+CHILD_DESCRIPTIONS = {
+    "_entry_id": "Identifiant de l'entrée à laquelle cette ligne appartient.",
+    "_position": "Rang de la ligne dans la liste de l'entrée (à partir de 0).",
+}
 
 
 class _Plugin:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from .compiler import FieldSpec, leaves, value_at
+from .compiler import FieldSpec, instantiate, leaves, value_at
 from .db import db
 from .errors import FormNotOpenError, SchemaNotFoundError
 from .permissions import form_open_to, manages
@@ -74,7 +74,7 @@ def reference_errors(opened: OpenForm, data: dict) -> list[dict]:
     from .validation import error
 
     errors = []
-    for spec in leaves(opened.specs):
+    for spec in leaves(instantiate(opened.specs, data)):
         value = value_at(data, spec.path)
         if not spec.ref or not isinstance(value, int) or isinstance(value, bool):
             continue

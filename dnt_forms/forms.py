@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import Field, StringField
 
 from . import french
-from .compiler import FieldSpec, leaves, remove_at, set_at, value_at, walk
+from .compiler import (
+    FieldSpec,
+    instantiate,
+    leaves,
+    lists_of,
+    remove_at,
+    set_at,
+    value_at,
+    walk,
+)
 from .validation import error, validate_data
 
 TRUE_WORD, FALSE_WORD = "oui", "non"
@@ -29,6 +41,32 @@ class EntryForm(FlaskForm):
 
     class Meta:
         csrf_field_name = "csrf_token"
+
+
+@dataclass
+class PageForm:
+    """The inputs of one page: concrete specs (rows included) and their form."""
+
+    specs: list[FieldSpec]
+    wtform: EntryForm
+    # The post only added or removed a row: show the page again, save nothing.
+    row_action: bool = False
+
+
+def page_form(specs: list[FieldSpec], formdata=None, data=None) -> PageForm:
+    """The form for a page: bound to a post, or filled from data (or defaults)."""
+    row_action = False
+    if formdata is not None and formdata.get(REMOVE_ROW):
+        formdata = without_row(formdata, formdata[REMOVE_ROW])
+        row_action = True
+    elif formdata is not None and formdata.get(ADD_ROW):
+        row_action = True
+    counts = row_counts(specs, formdata, data)
+    concrete = instantiate(specs, data, counts)
+    wtform = build_form_class(concrete)(formdata=formdata)
+    if formdata is None:
+        prefill(wtform, concrete, data)
+    return PageForm(concrete, wtform, row_action)
 
 
 def build_form_class(specs: list[FieldSpec]) -> type[EntryForm]:
@@ -117,6 +155,13 @@ def display(spec: FieldSpec, value) -> str:
     if value is None:
         return ""
     labels = {str(c.value): c.label for c in spec.choices}
+    if spec.is_list and isinstance(value, list):
+        return " ; ".join(
+            f"ligne {i + 1} : "
+            + ", ".join(f"{k} = {v}" for k, v in row.items() if v is not None)
+            for i, row in enumerate(value)
+            if isinstance(row, dict)
+        )
     if spec.widget == "geopoint" and isinstance(value, list):
         return " ; ".join(french.format_number(v) for v in value)
     if isinstance(value, list):
@@ -136,11 +181,62 @@ def display(spec: FieldSpec, value) -> str:
     return str(value)
 
 
+ADD_ROW = "_ajouter_ligne"
+REMOVE_ROW = "_retirer_ligne"
+_ROW_KEY = re.compile(r"^(.+?)\.(\d+)\.")
+
+
+def row_counts(specs: list[FieldSpec], formdata, data: dict | None = None) -> dict:
+    """How many rows each repeatable group shows.
+
+    From a posted page: the rows it had, one more where "add a row" was
+    pressed. Otherwise: the rows of the data, and at least the minimum the
+    schema asks for (one blank row to start with).
+    """
+    counts = {}
+    for spec in lists_of(specs):
+        name = spec.html_name
+        stored = len(value_at(data, spec.path) or []) if data is not None else 0
+        counts[name] = max(stored, spec.min_rows, 1 if not stored else 0)
+    if formdata is None:
+        return counts
+    for key in formdata.keys():
+        match = _ROW_KEY.match(key)
+        if match and match[1] in counts:
+            counts[match[1]] = max(counts[match[1]], int(match[2]) + 1)
+    added = formdata.get(ADD_ROW)
+    if added in counts:
+        counts[added] += 1
+    return counts
+
+
+def without_row(formdata, target: str):
+    """The posted values with one row removed and the next ones moved up."""
+    list_name, _, index = target.rpartition(".")
+    if not index.isdigit():
+        return formdata
+    removed = int(index)
+    out = MultiDict()
+    prefix = f"{list_name}."
+    for key, value in formdata.items(multi=True):
+        if key.startswith(prefix):
+            rest = key[len(prefix):]
+            row, dot, tail = rest.partition(".")
+            if row.isdigit() and dot:
+                if int(row) == removed:
+                    continue
+                if int(row) > removed:
+                    key = f"{prefix}{int(row) - 1}.{tail}"
+        out.add(key, value)
+    return out
+
+
 def read_form(
     form: EntryForm,
     specs: list[FieldSpec],
     schema_json: str,
     previous: dict | None = None,
+    posted: set | None = None,
 ):
     """(data, errors): the posted form read, converted and validated.
 
@@ -169,6 +265,9 @@ def read_form(
         if any((f.data or "") != "" for f in fields):
             answered.add(spec.path)
     _drop_unanswered_groups(specs, data, answered)
+    _drop_trailing_blank_rows(specs, data, answered)
+    if previous is not None and posted is not None:
+        _keep_unposted_lists(specs, data, previous, posted)
 
     # A field that could not be read already has its error; the schema's
     # "required" on the same field would only repeat it.
@@ -177,6 +276,38 @@ def read_form(
         if problem["field"] not in unreadable:
             errors.append(problem)
     return data, errors
+
+
+def _drop_trailing_blank_rows(specs, data: dict, answered: set) -> None:
+    """Blank rows at the end of a list are no answer (the starting row)."""
+    for spec in walk(specs):
+        if not spec.is_list:
+            continue
+        rows = value_at(data, spec.path)
+        if not isinstance(rows, list):
+            continue
+        while rows and not _row_answered(spec, len(rows) - 1, answered):
+            rows.pop()
+        if not rows:
+            remove_at(data, spec.path)
+
+
+def _row_answered(spec: FieldSpec, index: int, answered: set) -> bool:
+    if index >= len(spec.rows):
+        return False
+    return any(leaf.path in answered for leaf in leaves(spec.rows[index]))
+
+
+def _keep_unposted_lists(specs, data: dict, previous: dict, posted: set) -> None:
+    """A list the page did not show keeps its rows."""
+    for spec in walk(specs):
+        if not spec.is_list:
+            continue
+        prefix = spec.html_name + "."
+        if not any(key.startswith(prefix) for key in posted):
+            kept = value_at(previous, spec.path)
+            if kept is not None:
+                set_at(data, spec.path, kept)
 
 
 def _drop_unanswered_groups(specs, data: dict, answered: set) -> None:

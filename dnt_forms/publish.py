@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .compiler import FieldSpec, leaves, value_at
+from .compiler import FieldSpec, leaves, lists_of, value_at
 from .models import PUBLISHED_STATES, Entry
 
 logger = logging.getLogger(__name__)
@@ -80,10 +80,14 @@ class PublicStore:
                 },
                 pk="formulaire",
             )
+        if FIELDS_TABLE in db.table_names() and "tableau" not in db[FIELDS_TABLE].columns_dict:
+            # A catalogue from an older version: it is derived, rebuild it.
+            db[FIELDS_TABLE].drop()
         if FIELDS_TABLE not in db.table_names():
             db[FIELDS_TABLE].create(
                 {
                     "formulaire": str,
+                    "tableau": str,
                     "champ": str,
                     "titre": str,
                     "finalite": str,
@@ -91,7 +95,7 @@ class PublicStore:
                     "obligatoire": int,
                     "position": int,
                 },
-                pk=("formulaire", "champ"),
+                pk=("tableau", "champ"),
             )
 
     def project_form(self, form_info: dict, specs: list[FieldSpec], entries) -> None:
@@ -106,6 +110,8 @@ class PublicStore:
             self.ensure_catalogue()
             with immediate(db):
                 recreated = self._ensure_table(db, slug, specs, form_info)
+                for child in child_tables(slug, specs):
+                    recreated = self._ensure_child(db, slug, child) or recreated
                 self._write_catalogue(db, form_info, specs)
                 present = {}
                 if not recreated:
@@ -122,12 +128,10 @@ class PublicStore:
                     wanted.add(entry.id)
                     if present.get(entry.id) == entry.revision:
                         continue
-                    db[slug].insert(
-                        public_row(entry, specs, form_info["org_codes"]), replace=True
-                    )
+                    self._write_entry(db, slug, entry, specs, form_info["org_codes"])
                 stale = [i for i in present if i not in wanted]
                 for entry_id in stale:
-                    db[slug].delete(entry_id)
+                    self._delete_entry(db, slug, entry_id, specs)
         logger.info("projected form %s (%s entries)", slug, len(wanted))
 
     def project_entry(self, slug: str, entry: Entry, specs, org_code: str | None) -> None:
@@ -136,10 +140,45 @@ class PublicStore:
             db = self.db
             with immediate(db):
                 if entry.state in PUBLISHED_STATES:
-                    row = public_row(entry, specs, {entry.organisation_id: org_code})
-                    db[slug].insert(row, replace=True)
+                    codes = {entry.organisation_id: org_code}
+                    self._write_entry(db, slug, entry, specs, codes)
                 else:
-                    db.execute(f"delete from {_q(slug)} where _id = ?", [entry.id])
+                    self._delete_entry(db, slug, entry.id, specs)
+
+    def _write_entry(self, db, slug, entry, specs, org_codes) -> None:
+        """The entry's row and the rows of its lists, replacing what was there."""
+        db[slug].insert(public_row(entry, specs, org_codes), replace=True)
+        data = entry.data
+        for child in child_tables(slug, specs):
+            db.execute(f"delete from {_q(child.table)} where _entry_id = ?", [entry.id])
+            rows = value_at(data, child.spec.path) or []
+            db[child.table].insert_all(
+                child.row(entry.id, position, item)
+                for position, item in enumerate(rows)
+                if isinstance(item, dict)
+            )
+
+    def _delete_entry(self, db, slug, entry_id: int, specs) -> None:
+        for child in child_tables(slug, specs):
+            db.execute(f"delete from {_q(child.table)} where _entry_id = ?", [entry_id])
+        db.execute(f"delete from {_q(slug)} where _id = ?", [entry_id])
+
+    def _ensure_child(self, db, slug: str, child: ChildTable) -> bool:
+        """Create or reshape a list's table; True when it was (re)created."""
+        table = db[child.table]
+        columns = child.columns()
+        if table.exists():
+            current = [(c.name, c.type.upper()) for c in table.columns]
+            wanted = [(n, _SQL[k]) for n, k in columns.items()]
+            if current == wanted:
+                return False
+            table.drop()
+        db[child.table].create(
+            columns,
+            pk=("_entry_id", "_position"),
+            foreign_keys=[("_entry_id", slug, "_id")],
+        )
+        return True
 
     def _ensure_table(self, db, slug: str, specs, form_info: dict) -> bool:
         """Create or reshape the table; True when it was (re)created empty."""
@@ -184,21 +223,16 @@ class PublicStore:
             replace=True,
         )
         db.execute(f"delete from {_q(FIELDS_TABLE)} where formulaire = ?", [slug])
-        db[FIELDS_TABLE].insert_all(
-            (
-                {
-                    "formulaire": slug,
-                    "champ": spec.column,
-                    "titre": spec.title,
-                    "finalite": spec.purpose_text,
-                    "type": spec.json_type,
-                    "obligatoire": int(spec.required),
-                    "position": spec.position,
-                }
-                for spec in leaves(specs)
-                if spec.published
-            ),
-        )
+        rows = [_field_row(slug, slug, spec.column, spec) for spec in leaves(specs)]
+        for child in child_tables(slug, specs):
+            # The list itself, described in its parent table's rows…
+            rows.append(_field_row(slug, slug, child.spec.column, child.spec))
+            # …and each of its fields, in the list's own table.
+            rows.extend(
+                _field_row(slug, child.table, column, leaf)
+                for column, leaf in child.leaves()
+            )
+        db[FIELDS_TABLE].insert_all(row for row in rows if row is not None)
 
     def drop_all(self) -> None:
         """Empty public.db (tables only: the file stays, Datasette keeps it open)."""
@@ -225,6 +259,68 @@ def immediate(db: sqlite_utils.Database):
             db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+
+
+_SQL = {int: "INTEGER", float: "REAL", str: "TEXT"}
+
+
+def _field_row(slug: str, table: str, column: str, spec: FieldSpec) -> dict | None:
+    if not spec.published:
+        return None
+    return {
+        "formulaire": slug,
+        "tableau": table,
+        "champ": column,
+        "titre": spec.title,
+        "finalite": spec.purpose_text,
+        "type": spec.json_type,
+        "obligatoire": int(spec.required),
+        "position": spec.position,
+    }
+
+
+class ChildTable:
+    """The published table of a repeatable group: `<slug>__<field>`.
+
+    One row per item, tied to its entry by `_entry_id` (a foreign key, so
+    Datasette links them) and ordered by `_position`.
+    """
+
+    def __init__(self, slug: str, spec: FieldSpec):
+        self.spec = spec
+        self.table = f"{slug}__{spec.column}"
+        self.depth = len(spec.path) + 1
+
+    def leaves(self):
+        """(column, spec) of each published field of an item."""
+        for leaf in _item_leaves(self.spec.children):
+            if leaf.published:
+                yield "__".join(leaf.path[self.depth :]), leaf
+
+    def columns(self) -> dict:
+        columns = {"_entry_id": int, "_position": int}
+        for column, leaf in self.leaves():
+            columns[column] = PY_TYPES[leaf.sql_type]
+        return columns
+
+    def row(self, entry_id: int, position: int, item: dict) -> dict:
+        row = {"_entry_id": entry_id, "_position": position}
+        for column, leaf in self.leaves():
+            row[column] = to_column(leaf, value_at(item, leaf.path[self.depth :]))
+        return row
+
+
+def _item_leaves(specs):
+    # Inside a list item, groups are flattened; a list in a list is a JSON leaf.
+    for spec in specs:
+        if spec.is_group:
+            yield from _item_leaves(spec.children)
+        else:
+            yield spec
+
+
+def child_tables(slug: str, specs: list[FieldSpec]) -> list[ChildTable]:
+    return [ChildTable(slug, spec) for spec in lists_of(specs) if spec.published]
 
 
 def expected_columns(specs: list[FieldSpec]) -> dict:

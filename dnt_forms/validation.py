@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import email_validator
 from jsonschema import FormatChecker
 
-from .compiler import FieldSpec, leaves, set_at, value_at, walk
+from .compiler import FieldSpec, instantiate, leaves, set_at, value_at, walk
 from .schemas.check import validator_class
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,8 @@ def validate_data(
     schema_json: str, data: dict, specs: list[FieldSpec]
 ) -> list[dict]:
     """Every error of a normalised entry: [{"path", "message", "field"}]."""
-    by_pointer = {spec.pointer: spec for spec in walk(specs)}
+    concrete = instantiate(specs, data)
+    by_pointer = {spec.pointer: spec for spec in walk(concrete)}
     errors = []
     for error in _validator(schema_json).iter_errors(data):
         path, spec = _error_path(error, by_pointer)
@@ -83,7 +84,7 @@ def validate_data(
         described["keyword"] = str(error.validator)
         errors.append(described)
 
-    errors.extend(_range_errors(data, specs))
+    errors.extend(_range_errors(data, concrete))
     return _dedupe(errors)
 
 
@@ -307,9 +308,16 @@ def _normalise_object(payload: dict, specs, path: tuple, errors: list) -> dict:
                 data[key] = None
             continue
         if spec.is_group and isinstance(value, dict):
-            value = _normalise_object(value, spec.children, spec.path, errors)
+            value = _normalise_object(value, spec.children, path + (key,), errors)
             if not value:
                 continue
+        if spec.is_list and isinstance(value, list):
+            value = [
+                _normalise_object(item, spec.children, path + (key, i), errors)
+                if isinstance(item, dict)
+                else item
+                for i, item in enumerate(value)
+            ]
         if spec.widget == "datetime" and isinstance(value, str):
             value = with_paris_offset(value)
         data[key] = value
@@ -330,7 +338,7 @@ def with_paris_offset(value: str) -> str:
 def finalise(data: dict, specs: list[FieldSpec]) -> dict:
     """After validation: integers as int, times as HH:MM:SS."""
     out = copy.deepcopy(data)
-    for spec in leaves(specs):
+    for spec in leaves(instantiate(specs, out)):
         value = value_at(out, spec.path)
         if value is None:
             continue

@@ -120,7 +120,8 @@ class Server:
             try:
                 if requests.get(f"{self.base}/connexion", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
+                # Refused while starting, or slow on a busy machine: try again.
                 pass
             time.sleep(0.3)
         raise RuntimeError(f"serve did not answer:\n{self.output.read_text()}")
@@ -244,6 +245,6 @@ def public_rows(app, slug: str) -> list[dict]:
     conn = sqlite3.connect(Path(app.instance_path) / "public.db")
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in conn.execute(f'select * from "{slug}" order by _id')]
+        return [dict(r) for r in conn.execute(f'select * from "{slug}" order by rowid')]
     finally:
         conn.close()

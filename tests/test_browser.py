@@ -100,7 +100,7 @@ def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     page.keyboard.press("Space")
     tab_to(page, "#champ-4-2")  # the second checkbox, "barnum"
     page.keyboard.press("Space")
-    tab_to(page, "main button[value=envoyer]")
+    tab_to(page, "main button.principal[value=envoyer]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
@@ -119,7 +119,7 @@ def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     tab_to(page, "#champ-1")
     page.keyboard.press("Control+A")
     page.keyboard.type("12")
-    tab_to(page, "main button[value=envoyer]")
+    tab_to(page, "main button.principal[value=envoyer]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert not page.title().startswith("Erreur"), page.content()[:2000]

@@ -15,11 +15,12 @@ import pytest
 from conftest import corpus_path, public_rows
 from dnt_forms.compiler import compile_schema, leaves, value_at
 from dnt_forms.errors import InvalidSchemaError
+from dnt_forms.publish import child_tables
 from dnt_forms.schemas import load_file
 
 # Samples whose data are stored and read back; the others must be refused.
 ROUND_TRIP = ["jsonforms-dates", "jsonforms-person", "rjsf-alternatives", "rjsf-nullable",
-              "rjsf-numbers", "rjsf-widgets",
+              "rjsf-numbers", "rjsf-widgets", "rjsf-nested", "rjsf-arrays",
               "rjsf-simple"]
 
 
@@ -69,23 +70,38 @@ def test_sample_data_round_trips(corpus, app, agent, token, make_form, name):
     row = public_rows(app, slug)[0]
     specs = compile_schema(load_file(schema_path).canonical)
     for spec in leaves(specs):
-        value = value_at(expected, spec.path)
-        column = row[spec.column]
-        if isinstance(value, bool):
-            assert column == int(value), spec.column
-        elif isinstance(value, (list, dict)):
-            assert json.loads(column) == value, spec.column
-        else:
-            assert column == value, spec.column
+        _assert_column(row[spec.column], value_at(expected, spec.path), spec.column)
+
+    # Each list of objects is a child table, one row per item, in order.
+    for child in child_tables(slug, specs):
+        items = value_at(expected, child.spec.path) or []
+        rows = public_rows(app, child.table)
+        assert [r["_position"] for r in rows] == list(range(len(items)))
+        for item, child_row in zip(items, rows):
+            assert child_row["_entry_id"] == row["_id"]
+            for column, leaf in child.leaves():
+                value = value_at(item, leaf.path[child.depth:])
+                _assert_column(child_row[column], value, column)
+
+
+def _assert_column(column, value, name):
+    if isinstance(value, bool):
+        assert column == int(value), name
+    elif isinstance(value, (list, dict)):
+        assert json.loads(column) == value, name
+    else:
+        assert column == value, name
 
 
 def _invalid_paths(schema: dict, data: dict) -> set[str]:
     """Where jsonschema itself finds the sample invalid (a missing required
     field is placed at the field)."""
     from jsonschema import FormatChecker
-    from jsonschema.validators import validator_for
 
-    cls = validator_for(schema)
+    from dnt_forms.schemas.check import validator_class
+
+    # The draft as INTERFACE.md reads it: draft-07 keywords mean draft-07.
+    cls = validator_class(schema)
     paths = set()
     for error in cls(schema, format_checker=FormatChecker()).iter_errors(data):
         parts = [str(p) for p in error.absolute_path]
@@ -99,13 +115,16 @@ def _invalid_paths(schema: dict, data: dict) -> set[str]:
 def test_sample_form_renders_every_field(corpus, agent, make_form, name):
     from markupsafe import escape
 
-    from dnt_forms.compiler import NO_PURPOSE, walk
+    from dnt_forms.compiler import NO_PURPOSE, instantiate, walk
+    from dnt_forms.forms import row_counts
 
     schema_path = corpus / "jsonschema" / f"{name}.schema.json"
     slug = "html-" + name
     make_form(schema_path, slug)
     html = agent.get(f"/formulaires/{slug}/").text
-    for spec in walk(compile_schema(load_file(schema_path).canonical)):
+    specs = compile_schema(load_file(schema_path).canonical)
+    # The page shows each list with its starting rows.
+    for spec in walk(instantiate(specs, None, row_counts(specs, None))):
         assert str(escape(spec.purpose or NO_PURPOSE)) in html, spec.html_name
         assert (f'for="{spec.html_id}"' in html
                 or f"<legend>{escape(spec.title)}" in html), spec.html_name

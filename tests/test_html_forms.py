@@ -188,3 +188,90 @@ def test_nested_group_is_a_fieldset_and_is_stored_nested(agent, make_form, app):
     rows = public_rows(app, "asso")
     assert [(r["nom"], r["siege__ville"], r["siege__pmr"]) for r in rows] == [
         ("Club", None, None), ("Club 3", "Lyon", 1)]
+
+
+LISTED = {
+    "title": "Subventions",
+    "type": "object",
+    "required": ["dispositif"],
+    "properties": {
+        "dispositif": {"type": "string", "title": "Dispositif", "x-purpose": "Nommer."},
+        "beneficiaires": {
+            "type": "array", "title": "Bénéficiaires", "minItems": 1,
+            "x-purpose": "Savoir qui reçoit l'aide.",
+            "items": {
+                "type": "object", "required": ["nom", "montant"],
+                "properties": {
+                    "nom": {"type": "string", "title": "Nom", "x-purpose": "Qui."},
+                    "montant": {"type": "number", "minimum": 0, "title": "Montant",
+                                "x-purpose": "Combien."},
+                },
+            },
+        },
+    },
+}
+
+
+def test_repeatable_group_without_javascript(agent, make_form, app):
+    make_form(LISTED, "subv")
+    html = agent.get("/formulaires/subv/").text
+    assert 'name="beneficiaires.0.nom"' in html
+    assert "beneficiaires.1.nom" not in html
+
+    page = agent.get("/formulaires/subv/").text
+    base = {"csrf_token": csrf_from(page), "dispositif": "Sport",
+            "beneficiaires.0.nom": "Club A", "beneficiaires.0.montant": "1 200,5"}
+    # "Add a row": the same page again with a blank second row, nothing saved.
+    added = agent.post("/formulaires/subv/", data={**base,
+                                                   "_ajouter_ligne": "beneficiaires"})
+    assert added.status_code == 200
+    assert 'name="beneficiaires.1.nom"' in added.text
+    assert 'value="Club A"' in added.text
+    assert public_rows(app, "subv") == []
+
+    # An error in the second row points at that row's field.
+    wrong = agent.post("/formulaires/subv/", data={
+        **base, "beneficiaires.1.nom": "Club B", "beneficiaires.1.montant": "-3"})
+    assert wrong.status_code == 422
+    assert 'href="#champ-1-r1-1"' in wrong.text
+
+    # Remove the first row: the second moves up, what was typed is kept.
+    removed = agent.post("/formulaires/subv/", data={
+        **base, "beneficiaires.1.nom": "Club B", "beneficiaires.1.montant": "30",
+        "_retirer_ligne": "beneficiaires.0"})
+    assert removed.status_code == 200
+    assert 'name="beneficiaires.0.nom" value="Club B"' in removed.text
+    assert "Club A" not in removed.text
+
+    saved = agent.post("/formulaires/subv/", data={
+        **base, "beneficiaires.1.nom": "Club B", "beneficiaires.1.montant": "30"})
+    assert saved.status_code == 302
+    assert public_rows(app, "subv")[0]["dispositif"] == "Sport"
+    children = public_rows(app, "subv__beneficiaires")
+    assert [(r["_position"], r["nom"], r["montant"]) for r in children] == [
+        (0, "Club A", 1200.5), (1, "Club B", 30.0)]
+
+
+def test_api_list_errors_point_at_the_row(client, token, make_form, app):
+    make_form(LISTED, "subv")
+    headers = {"Authorization": f"Bearer {token}"}
+    url = "/api/v1/forms/subv/entries"
+    bad = client.post(url, headers=headers, json={
+        "dispositif": "X", "beneficiaires": [{"nom": "A", "montant": 1},
+                                             {"nom": "B", "montant": -1},
+                                             {"montant": 2, "inconnu": 1}]})
+    assert bad.status_code == 422
+    assert {e["path"] for e in bad.get_json()["errors"]} == {
+        "/beneficiaires/1/montant", "/beneficiaires/2/nom", "/beneficiaires/2/inconnu"}
+    good = client.post(url, headers=headers, json={
+        "dispositif": "X", "beneficiaires": [{"nom": "A", "montant": 1}]})
+    assert good.status_code == 201
+    entry = f"{url}/{good.get_json()['id']}"
+    assert client.get(entry, headers=headers).get_json()["data"]["beneficiaires"] == [
+        {"nom": "A", "montant": 1}]
+    replaced = client.put(entry, headers={**headers, "If-Match": "1"}, json={
+        "dispositif": "X", "beneficiaires": [{"nom": "C", "montant": 5}]})
+    assert replaced.status_code == 200
+    assert [r["nom"] for r in public_rows(app, "subv__beneficiaires")] == ["C"]
+    client.delete(entry, headers={**headers, "If-Match": "2"})
+    assert public_rows(app, "subv__beneficiaires") == []

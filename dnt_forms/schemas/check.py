@@ -275,7 +275,7 @@ def _check_property(name, prop, path, problems, warnings) -> None:
             )
 
     if kind == "array":
-        _check_array(prop, path, problems)
+        _check_array(prop, path, problems, warnings)
     if kind == "string" and "format" in prop and prop["format"] not in KNOWN_FORMATS:
         warnings.append(
             SchemaProblem(
@@ -347,20 +347,13 @@ def _check_group(name: str, prop: dict, path: str, problems, warnings) -> None:
     _check_properties(prop, path, problems, warnings)
 
 
-def _check_array(prop: dict, path: str, problems: list) -> None:
-    if prop.get("x-type") == "geopoint":
+def _check_array(prop: dict, path: str, problems: list, warnings: list) -> None:
+    """Lists: of simple values, of groups (repeatable), or kept whole as JSON."""
+    if prop.get("x-type") == "geopoint" or "prefixItems" in prop:
+        # A tuple is kept whole, as JSON: its positions have no field each.
         return
-    if "prefixItems" in prop:
-        problems.append(
-            SchemaProblem(
-                f"{path}/prefixItems",
-                "les listes à positions fixes ne sont pas encore prises en charge",
-                "prefixItems",
-            )
-        )
     items = prop.get("items")
-    if items is None or items is True:
-        # An array with no item schema is kept whole as JSON.
+    if items is None or items is True or items is False:
         return
     if not isinstance(items, dict):
         problems.append(
@@ -368,14 +361,20 @@ def _check_array(prop: dict, path: str, problems: list) -> None:
         )
         return
 
-    _refuse_not_yet(items, f"{path}/items", problems)
     item_kind = scalar_type(items)
+    if item_kind == "object" and isinstance(items.get("properties"), dict):
+        _check_group("items", items, f"{path}/items", problems, warnings)
+        return
+    if item_kind == "array":
+        # A list of lists is kept whole, as JSON.
+        return
+    _refuse_not_yet(items, f"{path}/items", problems)
     if item_kind not in SCALAR_TYPES:
         problems.append(
             SchemaProblem(
                 f"{path}/items",
-                "seules les listes de valeurs simples sont prises en charge pour "
-                "l'instant (pas les listes d'objets ni les listes de listes)",
+                "les éléments d'une liste doivent être des valeurs simples, des "
+                "groupes de champs (objets) ou des listes",
                 "items",
             )
         )

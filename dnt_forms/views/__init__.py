@@ -31,14 +31,13 @@ from ..errors import (
     SchemaNotFoundError,
 )
 from ..forms import (
-    build_form_class,
     display,
     input_names,
-    prefill,
+    page_form,
     read_form,
     redisplay,
 )
-from ..compiler import leaves, value_at, walk
+from ..compiler import instantiate, leaves, value_at, walk
 from ..permissions import can_see_entry, manages
 from ..store import entries_for, get_entry, history_of
 from ..validation import draft_errors
@@ -90,7 +89,7 @@ def field_value(data, spec):
 @bp.app_template_global("field_values")
 def field_values(specs, data):
     """(spec, value) of every field that holds a value, for reading an entry."""
-    return [(spec, value_at(data, spec.path)) for spec in leaves(specs)]
+    return [(spec, value_at(data, spec.path)) for spec in leaves(instantiate(specs, data))]
 
 
 @bp.route("/")
@@ -131,17 +130,18 @@ def new_entry(slug):
         flash("Ce formulaire est clos : il n'accepte plus de nouvelles entrées.", "erreur")
         return redirect(url_for("views.entries", slug=slug))
 
-    wtform = build_form_class(opened.specs)()
-    errors: list[dict] = []
-    if not wtform.is_submitted():
-        prefill(wtform, opened.specs, None)
-        return render_entry_form(opened, wtform, [], url_for("views.new_entry", slug=slug))
+    posted = request.form if request.method == "POST" else None
+    page = page_form(opened.specs, posted)
+    action = url_for("views.new_entry", slug=slug)
+    if posted is None or page.row_action:
+        return render_entry_form(opened, page, [], action)
 
+    wtform = page.wtform
     as_draft = request.form.get("action") == "brouillon"
     if not wtform.validate():
         errors = [stale_error()]
     else:
-        data, errors = read_form(wtform, opened.specs, opened.version.schema_json)
+        data, errors = read_form(wtform, page.specs, opened.version.schema_json)
         errors += reference_errors(opened, data)
         if as_draft:
             errors = draft_errors(errors)
@@ -165,23 +165,21 @@ def new_entry(slug):
                 else:
                     flash(f"Entrée n° {entry.id} enregistrée et publiée.", "succes")
                 return redirect(url_for("views.entry", slug=slug, entry_id=entry.id))
-    redisplay(wtform, opened.specs)
-    return render_entry_form(
-        opened, wtform, errors, url_for("views.new_entry", slug=slug), status=422
-    )
+    redisplay(wtform, page.specs)
+    return render_entry_form(opened, page, errors, action, status=422)
 
 
-def render_entry_form(opened, wtform, errors, action, status=200, **extra):
+def render_entry_form(opened, page, errors, action, status=200, **extra):
     return (
         render_template(
             "views/form.html",
             form=opened.form,
             title=opened.title,
             description=opened.description,
-            specs=opened.specs,
-            wtform=wtform,
+            specs=page.specs,
+            wtform=page.wtform,
             action=action,
-            page_errors=summary(errors, opened.specs),
+            page_errors=summary(errors, page.specs),
             errors_by_field=by_field(errors),
             **extra,
         ),

@@ -8,10 +8,10 @@ import json
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from ..auth import current_user, login_required
-from ..compiler import leaves, remove_at, set_at, value_at
+from ..compiler import remove_at, set_at, units, value_at
 from ..entries import change_entry, reference_errors
 from ..errors import DuplicateEntryError, RevisionConflictError
-from ..forms import build_form_class, prefill, read_form, redisplay
+from ..forms import page_form, read_form, redisplay
 from ..permissions import can_edit_entry, can_restore
 from ..store import data_at, history_of
 from ..validation import draft_errors, validate_data
@@ -46,12 +46,11 @@ def _check(opened, data: dict, state: str) -> list[dict]:
     return draft_errors(errors) if state == "draft" else errors
 
 
-def _page(opened, entry, wtform=None, errors=(), status=200, revision=None):
+def _page(opened, entry, page=None, errors=(), status=200, revision=None):
     user = current_user()
     editable = can_edit_entry(user, entry)
-    if wtform is None and editable:
-        wtform = build_form_class(opened.specs)()
-        prefill(wtform, opened.specs, entry.data)
+    if page is None and editable:
+        page = page_form(opened.specs, None, entry.data)
     return (
         render_template(
             "views/entry.html",
@@ -64,9 +63,10 @@ def _page(opened, entry, wtform=None, errors=(), status=200, revision=None):
             history_changes=_history_changes(entry),
             editable=editable,
             restorable=can_restore(user, entry),
-            wtform=wtform,
+            wtform=page.wtform if page else None,
+            edit_specs=page.specs if page else [],
             revision=revision or entry.revision,
-            page_errors=summary(list(errors), opened.specs),
+            page_errors=summary(list(errors), page.specs if page else opened.specs),
             errors_by_field=by_field(list(errors)),
         ),
         status,
@@ -86,21 +86,27 @@ def entry(slug, entry_id):
         return _page(opened, found)
 
     opened, found = _editable(slug, entry_id)
-    wtform = build_form_class(opened.specs)()
+    page = page_form(opened.specs, request.form, found.data)
     revision = _revision_posted()
-    if not wtform.validate():
-        return _page(opened, found, wtform, [stale_error()], 422, revision)
+    if page.row_action:
+        return _page(opened, found, page, (), 200, revision)
+    if not page.wtform.validate():
+        return _page(opened, found, page, [stale_error()], 422, revision)
 
     state, action = _target_state(found, request.form.get("action", ""))
     data, errors = read_form(
-        wtform, opened.specs, opened.version.schema_json, previous=found.data
+        page.wtform,
+        page.specs,
+        opened.version.schema_json,
+        previous=found.data,
+        posted=set(request.form.keys()),
     )
     errors += reference_errors(opened, data)
     if state == "draft":
         errors = draft_errors(errors)
     if errors:
-        redisplay(wtform, opened.specs)
-        return _page(opened, found, wtform, errors, 422, revision)
+        redisplay(page.wtform, page.specs)
+        return _page(opened, found, page, errors, 422, revision)
 
     return _save(opened, found, revision, data, state, action)
 
@@ -113,9 +119,9 @@ def _save(opened, found, revision, data, state, action):
     except RevisionConflictError:
         return _conflict(opened, found, revision, data, request.form.get("action", ""))
     except DuplicateEntryError as exc:
-        wtform = build_form_class(opened.specs)()
-        redisplay(wtform, opened.specs)
-        return _page(opened, found, wtform, exc.errors, 409, revision)
+        page = page_form(opened.specs, request.form, found.data)
+        redisplay(page.wtform, page.specs)
+        return _page(opened, found, page, exc.errors, 409, revision)
 
     flash(_saved_message(found, state), "succes")
     return redirect(url_for("views.entry", slug=opened.form.slug, entry_id=found.id))
@@ -132,7 +138,7 @@ def _conflict(opened, entry, base_revision, mine, action, errors=(), choices=Non
     base = data_at(entry, base_revision)
     theirs = entry.data
     rows = []
-    for spec in leaves(opened.specs):
+    for spec in units(opened.specs):
         name = spec.html_name
         ours, stored, before = (value_at(d, spec.path) for d in (mine, theirs, base))
         if ours == stored:
@@ -183,7 +189,7 @@ def _merge(opened, found, mine: dict) -> tuple[dict, dict, list]:
     merged = copy.deepcopy(found.data)
     choices = {}
     missing = []
-    for spec in leaves(opened.specs):
+    for spec in units(opened.specs):
         ours = value_at(mine, spec.path)
         if ours == value_at(found.data, spec.path):
             continue
@@ -229,9 +235,8 @@ def resolve_conflict(slug, entry_id):
     state, history_action = _target_state(found, action)
     errors = _check(opened, merged, state)
     if errors:
-        wtform = build_form_class(opened.specs)()
-        prefill(wtform, opened.specs, merged)
-        return _page(opened, found, wtform, errors, 422, revision)
+        page = page_form(opened.specs, None, merged)
+        return _page(opened, found, page, errors, 422, revision)
     return _save(opened, found, revision, merged, state, history_action)
 
 
