@@ -42,6 +42,37 @@ def _is_email(value) -> bool:
     return True
 
 
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if i % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+# La Poste's establishments share one SIREN and break the Luhn rule; INSEE
+# checks them by the sum of their digits instead.
+LA_POSTE_SIREN = "356000000"
+
+
+@format_checker.checks("siren")
+def _is_siren(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    return bool(re.fullmatch(r"\d{9}", value)) and _luhn(value)
+
+
+@format_checker.checks("siret")
+def _is_siret(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"\d{14}", value):
+        return False
+    if value.startswith(LA_POSTE_SIREN):
+        return sum(int(c) for c in value) % 5 == 0
+    return _luhn(value)
+
+
 @format_checker.checks("date", raises=ValueError)
 def _is_date(value) -> bool:
     if not isinstance(value, str):
@@ -161,6 +192,10 @@ FORMAT_MESSAGES = {
     "uri": "Doit être une adresse web complète, par exemple "
     "https://www.commune.fr/page.",
     "uuid": "Doit être un identifiant UUID.",
+    "siren": "Doit être un numéro SIREN : 9 chiffres dont le dernier est une clé "
+    "de contrôle (vérifiez qu'aucun chiffre n'a été inversé).",
+    "siret": "Doit être un numéro SIRET : 14 chiffres dont le dernier est une clé "
+    "de contrôle (vérifiez qu'aucun chiffre n'a été inversé).",
 }
 
 

@@ -283,3 +283,16 @@ def test_dependent_required_is_exact_and_explained(client, token, make_form, age
     assert "« Téléphone » est rempli" in error["message"]
     html = agent.get("/formulaires/contact/").text
     assert "Obligatoire quand « Téléphone » est rempli." in html
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [("21350238800019", True), ("21350238800018", False), ("2135023880001", False),
+     ("35600000000051", True)],
+)
+def test_siret_check_digit(client, token, make_form, value, ok):
+    make_form({"title": "Fournisseurs", "type": "object", "properties": {
+        "siret": {"$ref": "_dictionnaire.json#/$defs/siret"}}}, "fournisseurs")
+    response = client.post("/api/v1/forms/fournisseurs/entries", json={"siret": value},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == (201 if ok else 422), response.get_json()

@@ -90,7 +90,16 @@ ROOT_KEYS = {
     "examples",
     "dependentRequired",
 }
-KNOWN_FORMATS = {"date", "date-time", "time", "email", "uri", "password"}
+KNOWN_FORMATS = {
+    "date",
+    "date-time",
+    "time",
+    "email",
+    "uri",
+    "password",
+    "siren",
+    "siret",
+}
 X_TYPES = {"year", "geopoint", "json"}
 
 
