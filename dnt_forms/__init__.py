@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from .config import DEFAULTS, instance_path, write_instance_config
 from .db import add_missing_columns, db, engine_options
@@ -19,13 +20,19 @@ logger = logging.getLogger(__name__)
 ERROR_PAGES = {
     400: ("Requête incorrecte", "La demande envoyée n'a pas pu être lue."),
     403: ("Accès refusé", "Votre compte ne permet pas d'ouvrir cette page."),
-    404: ("Page introuvable", "Cette adresse ne correspond à aucune page. "
-          "Vérifiez-la ou revenez à la liste des formulaires."),
+    404: (
+        "Page introuvable",
+        "Cette adresse ne correspond à aucune page. "
+        "Vérifiez-la ou revenez à la liste des formulaires.",
+    ),
     405: ("Méthode non permise", "Cette page ne s'utilise pas ainsi."),
     409: ("Conflit", "Cette action n'est plus possible : la donnée a changé."),
     413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille permise."),
-    500: ("Erreur interne", "Une erreur inattendue est survenue ; elle est "
-          "enregistrée. Vos données déjà enregistrées ne sont pas perdues."),
+    500: (
+        "Erreur interne",
+        "Une erreur inattendue est survenue ; elle est "
+        "enregistrée. Vos données déjà enregistrées ne sont pas perdues.",
+    ),
 }
 
 
@@ -67,7 +74,19 @@ def create_app(test_config: dict | None = None, instance: Path | None = None) ->
     return app
 
 
+class SqliteIntegerConverter(IntegerConverter):
+    """`<int:…>` limited to 18 digits, within SQLite's 64-bit integers.
+
+    A longer number matches no route (404) instead of overflowing SQLite; a
+    bound checked after matching would make werkzeug answer 405 for the
+    methods of the same path.
+    """
+
+    regex = r"\d{1,18}"
+
+
 def _register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = SqliteIntegerConverter
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .views import bp as views_bp
@@ -106,8 +125,10 @@ def _register_error_pages(app: Flask) -> None:
         title, text = ERROR_PAGES.get(code, ("Erreur", str(exc)))
         if isinstance(exc, CSRFError):
             title = "Session expirée"
-            text = ("Le jeton de sécurité du formulaire manque ou a expiré. "
-                    "Revenez à la page précédente, rechargez-la et recommencez.")
+            text = (
+                "Le jeton de sécurité du formulaire manque ou a expiré. "
+                "Revenez à la page précédente, rechargez-la et recommencez."
+            )
         return (
             render_template("error.html", code=code, heading=title, text=text),
             code,

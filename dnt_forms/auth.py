@@ -39,7 +39,9 @@ def check_password(user: User | None, password: str) -> bool:
 
 def password_problem(password: str) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
+        return (
+            f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
+        )
     return None
 
 
@@ -137,9 +139,13 @@ def create_token(
 
 
 def revoke_tokens(user: User) -> int:
-    tokens = db.session.execute(
-        db.select(ApiToken).filter_by(user_id=user.id, revoked=False)
-    ).scalars().all()
+    tokens = (
+        db.session.execute(
+            db.select(ApiToken).filter_by(user_id=user.id, revoked=False)
+        )
+        .scalars()
+        .all()
+    )
     for token in tokens:
         token.revoked = True
     db.session.commit()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from .config import instance_path, schemas_path
 from .errors import DntFormsError, InvalidSchemaError
 
 logger = logging.getLogger(__name__)
@@ -86,11 +85,21 @@ def user_group() -> None:
 @click.argument("email")
 @click.option("--role", type=click.Choice(["admin", "manager", "agent"]), required=True)
 @click.option("--org", "org_code", help="Code de l'organisation du compte.")
-@click.option("--forms", help="Formulaires gérés (gestionnaire), séparés par des virgules.")
-@click.option("--password-stdin", is_flag=True, help="Lit le mot de passe sur l'entrée standard.")
+@click.option(
+    "--forms", help="Formulaires gérés (gestionnaire), séparés par des virgules."
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Lit le mot de passe sur l'entrée standard."
+)
 def user_create_command(email, role, org_code, forms, password_stdin) -> None:
     """Crée un compte ; sans mot de passe, affiche un lien à usage unique."""
-    from .auth import create_user, find_org, find_user, make_one_time_link, password_problem
+    from .auth import (
+        create_user,
+        find_org,
+        find_user,
+        make_one_time_link,
+        password_problem,
+    )
 
     email = email.strip().lower()
     if "@" not in email:
@@ -110,8 +119,10 @@ def user_create_command(email, role, org_code, forms, password_stdin) -> None:
         if org_code:
             org = find_org(org_code.strip().upper())
             if org is None:
-                _fail(f"Organisation {org_code} inconnue : créez-la avec "
-                      f"« dnt-forms org create {org_code} NOM ».")
+                _fail(
+                    f"Organisation {org_code} inconnue : créez-la avec "
+                    f"« dnt-forms org create {org_code} NOM »."
+                )
         _check_forms_exist(_split(forms))
         user = create_user(email, role, org, password, _split(forms))
         click.echo(f"Compte {email} créé ({role}).")
@@ -130,13 +141,11 @@ def user_create_command(email, role, org_code, forms, password_stdin) -> None:
 @click.argument("email")
 def user_link_command(email) -> None:
     """Affiche un nouveau lien à usage unique pour (re)choisir le mot de passe."""
-    from .auth import find_user, make_one_time_link
+    from .auth import make_one_time_link
 
     app = _app()
     with app.app_context():
-        user = find_user(email)
-        if user is None:
-            _fail(f"Aucun compte {email}.")
+        user = _account(email)
         token = make_one_time_link(user)
     click.echo(f"Lien à usage unique pour {email} :")
     click.echo(_link(app, token))
@@ -147,13 +156,10 @@ def user_link_command(email) -> None:
 def user_disable_command(email) -> None:
     """Désactive un compte : ses sessions se ferment, ses jetons sont refusés."""
     from .admin.actions import set_active
-    from .auth import find_user
 
     app = _app()
     with app.app_context():
-        user = find_user(email)
-        if user is None:
-            _fail(f"Aucun compte {email}.")
+        user = _account(email)
         changed = set_active(user, False)
     if changed:
         click.echo(
@@ -169,13 +175,10 @@ def user_disable_command(email) -> None:
 def user_enable_command(email) -> None:
     """Réactive un compte désactivé."""
     from .admin.actions import set_active
-    from .auth import find_user
 
     app = _app()
     with app.app_context():
-        user = find_user(email)
-        if user is None:
-            _fail(f"Aucun compte {email}.")
+        user = _account(email)
         changed = set_active(user, True)
     if changed:
         click.echo(f"Compte {email} réactivé.")
@@ -191,6 +194,16 @@ def _check_forms_exist(slugs: list[str]) -> None:
     unknown = [s for s in slugs if s not in known]
     if unknown:
         _fail(f"Formulaire(s) inconnu(s) : {', '.join(unknown)}.")
+
+
+def _account(email: str):
+    """The account with that address (inside an app context), or a clean failure."""
+    from .auth import find_user
+
+    user = find_user(email)
+    if user is None:
+        _fail(f"Aucun compte {email}.")
+    return user
 
 
 def _split(value: str | None) -> list[str]:
@@ -212,16 +225,16 @@ def token_group() -> None:
 @click.option("--forms", help="Limite le jeton à ces formulaires (virgules).")
 def token_create_command(email, scope, forms) -> None:
     """Crée un jeton d'API, affiché seul sur la dernière ligne."""
-    from .auth import create_token, find_user
+    from .auth import create_token
 
     app = _app()
     with app.app_context():
-        user = find_user(email)
-        if user is None:
-            _fail(f"Aucun compte {email}.")
+        user = _account(email)
         _check_forms_exist(_split(forms))
         token = create_token(user, scope, _split(forms))
-    click.echo(f"Jeton ({scope}) pour {email}, à garder secret : il ne sera plus affiché.")
+    click.echo(
+        f"Jeton ({scope}) pour {email}, à garder secret : il ne sera plus affiché."
+    )
     click.echo(token)
 
 
@@ -229,13 +242,11 @@ def token_create_command(email, scope, forms) -> None:
 @click.argument("email")
 def token_revoke_command(email) -> None:
     """Révoque tous les jetons d'un compte."""
-    from .auth import find_user, revoke_tokens
+    from .auth import revoke_tokens
 
     app = _app()
     with app.app_context():
-        user = find_user(email)
-        if user is None:
-            _fail(f"Aucun compte {email}.")
+        user = _account(email)
         count = revoke_tokens(user)
     click.echo(f"{count} jeton(s) révoqué(s) pour {email}.")
 
@@ -390,7 +401,9 @@ def serve_command(host, port, workers) -> None:
     base = f"http://{host}:{port}"
     for line in prepare(base):
         click.echo(line)
-    click.echo(f"Service sur {base}/ — données publiées sur {base}/data/ (Ctrl-C pour arrêter)")
+    click.echo(
+        f"Service sur {base}/ — données publiées sur {base}/data/ (Ctrl-C pour arrêter)"
+    )
     run_gunicorn(host, port, workers)
 
 

@@ -91,9 +91,7 @@ class FieldSpec:
     def pointer(self) -> str:
         """JSON Pointer of the field in an entry, as error paths give it."""
         keys = self.path or (self.name,)
-        return "".join(
-            "/" + str(k).replace("~", "~0").replace("/", "~1") for k in keys
-        )
+        return "".join("/" + str(k).replace("~", "~0").replace("/", "~1") for k in keys)
 
     @property
     def sql_type(self) -> str:
@@ -122,9 +120,7 @@ class FieldSpec:
         if fmt_hint:
             parts.append(fmt_hint)
         if self.ref:
-            parts.append(
-                f"Numéro d'une entrée du formulaire « {self.ref['form']} »."
-            )
+            parts.append(f"Numéro d'une entrée du formulaire « {self.ref['form']} ».")
         bounds = _bounds_hint(self.prop)
         if bounds:
             parts.append(bounds)
@@ -132,8 +128,6 @@ class FieldSpec:
             shown = ", ".join(f"« {e} »" for e in self.examples[:3])
             parts.append(f"Exemple : {shown}.")
         return " ".join(parts) or None
-
-
 
 
 FORMAT_HINTS = {
@@ -365,29 +359,25 @@ def remove_at(data: dict, path: tuple) -> None:
         parent.pop(key)
 
 
+def _container(name: str, prop: dict, required: bool, widget: str) -> FieldSpec:
+    """A group or a repeatable group: it holds fields, not a value of its own."""
+    return FieldSpec(
+        name=name,
+        title=prop.get("title") or name,
+        purpose=prop.get("x-purpose") or prop.get("description") or None,
+        widget=widget,
+        json_type="array" if widget == "list" else "object",
+        required=required,
+        published=prop.get("x-publish") is not False,
+        prop=prop,
+    )
+
+
 def _compile_property(name: str, prop: dict, required: bool) -> FieldSpec:
     if is_list_of_objects(prop):
-        return FieldSpec(
-            name=name,
-            title=prop.get("title") or name,
-            purpose=prop.get("x-purpose") or prop.get("description") or None,
-            widget="list",
-            json_type="array",
-            required=required,
-            published=prop.get("x-publish") is not False,
-            prop=prop,
-        )
+        return _container(name, prop, required, "list")
     if _is_group(prop):
-        return FieldSpec(
-            name=name,
-            title=prop.get("title") or name,
-            purpose=prop.get("x-purpose") or prop.get("description") or None,
-            widget="group",
-            json_type="object",
-            required=required,
-            published=prop.get("x-publish") is not False,
-            prop=prop,
-        )
+        return _container(name, prop, required, "group")
     json_type = scalar_type(prop) or "string"
     widget, item_type = _widget(prop, json_type)
     choices = _choices(prop, widget)

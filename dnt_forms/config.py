@@ -46,7 +46,7 @@ def schemas_path() -> Path:
     return (Path(__file__).resolve().parent.parent / "form_schemas").resolve()
 
 
-CONFIG_TEMPLATE = '''\
+CONFIG_TEMPLATE = """\
 # Configuration de cette instance de dnt-forms (créée par `dnt-forms init`).
 # Gardez ce fichier privé : SECRET_KEY signe les sessions et les jetons CSRF.
 SECRET_KEY = {secret!r}
@@ -54,7 +54,7 @@ SECRET_KEY = {secret!r}
 # Passez à True quand le service est servi en HTTPS derrière un proxy :
 # les cookies de session deviennent alors « Secure ».
 DNT_HTTPS = False
-'''
+"""
 
 
 def write_instance_config(folder: Path) -> bool:

@@ -105,8 +105,11 @@ class CatalogueMetadata:
                     "title": f"{tables[slug]['title']} : {title}",
                     "description": purpose,
                     "columns": {},
-                    **{k: v for k, v in tables[slug].items()
-                       if k in ("license", "license_url", "source", "source_url")},
+                    **{
+                        k: v
+                        for k, v in tables[slug].items()
+                        if k in ("license", "license_url", "source", "source_url")
+                    },
                 }
                 continue
             tables.setdefault(table, {"columns": {}})["columns"][column] = purpose

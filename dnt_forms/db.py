@@ -57,7 +57,9 @@ def add_missing_columns() -> list[str]:
                 default = f" DEFAULT '{column.server_default.arg}'"
             with db.engine.begin() as conn:
                 conn.execute(
-                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}')
+                    text(
+                        f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'
+                    )
                 )
             added.append(f"{table.name}.{column.name}")
     return added

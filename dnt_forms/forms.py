@@ -220,7 +220,7 @@ def without_row(formdata, target: str):
     prefix = f"{list_name}."
     for key, value in formdata.items(multi=True):
         if key.startswith(prefix):
-            rest = key[len(prefix):]
+            rest = key[len(prefix) :]
             row, dot, tail = rest.partition(".")
             if row.isdigit() and dot:
                 if int(row) == removed:

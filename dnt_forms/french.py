@@ -26,7 +26,9 @@ def parse_number(text: str) -> float | int:
     if not _NUMBER.match(cleaned):
         raise InputError("Doit être un nombre, par exemple 1234,5.")
     if "," in cleaned and "." in cleaned:
-        raise InputError("Utilisez soit la virgule soit le point comme séparateur décimal.")
+        raise InputError(
+            "Utilisez soit la virgule soit le point comme séparateur décimal."
+        )
     value = float(cleaned.replace(",", "."))
     return value
 
@@ -50,7 +52,9 @@ def parse_date(text: str) -> str:
             return date.fromisoformat(text).isoformat()
     except ValueError:
         pass
-    raise InputError("Doit être une date valide au format JJ/MM/AAAA, par exemple 12/03/2025.")
+    raise InputError(
+        "Doit être une date valide au format JJ/MM/AAAA, par exemple 12/03/2025."
+    )
 
 
 def parse_datetime(text: str) -> str:
@@ -65,8 +69,10 @@ def parse_datetime(text: str) -> str:
         raise InputError(
             "Doit être une date et une heure, par exemple 12/03/2025 10:00."
         ) from None
-    return with_paris_offset(parsed.isoformat()) if parsed.tzinfo is None else (
-        parsed.isoformat()
+    return (
+        with_paris_offset(parsed.isoformat())
+        if parsed.tzinfo is None
+        else (parsed.isoformat())
     )
 
 

@@ -34,7 +34,9 @@ class Organisation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(14), unique=True)
     name: Mapped[str] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
 
 class User(db.Model):
@@ -50,7 +52,9 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Raised to end every session of the account (disable, password change).
     session_version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -73,7 +77,9 @@ class ApiToken(db.Model):
     scope: Mapped[str] = mapped_column(String(5), default="write")
     forms: Mapped[str] = mapped_column(Text, default="")
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
     user: Mapped[User] = relationship()
 
@@ -109,7 +115,9 @@ class Form(db.Model):
     # Codes of the organisations the form is open to, comma-separated;
     # empty means every organisation.
     restricted_orgs: Mapped[str] = mapped_column(Text, default="", server_default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
     versions: Mapped[list[FormVersion]] = relationship(
         back_populates="form", order_by="FormVersion.number"
@@ -132,7 +140,9 @@ class FormVersion(db.Model):
     # SHA-256 of the canonical schema, to tell a changed file from the same one.
     digest: Mapped[str] = mapped_column(String(64))
     warnings_json: Mapped[str] = mapped_column(Text, default="[]")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
     form: Mapped[Form] = relationship(back_populates="versions")
 
@@ -152,8 +162,12 @@ class Entry(db.Model):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data_json: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
     form: Mapped[Form] = relationship()
     organisation: Mapped[Organisation | None] = relationship()

@@ -80,7 +80,10 @@ class PublicStore:
                 },
                 pk="formulaire",
             )
-        if FIELDS_TABLE in db.table_names() and "tableau" not in db[FIELDS_TABLE].columns_dict:
+        if (
+            FIELDS_TABLE in db.table_names()
+            and "tableau" not in db[FIELDS_TABLE].columns_dict
+        ):
             # A catalogue from an older version: it is derived, rebuild it.
             db[FIELDS_TABLE].drop()
         if FIELDS_TABLE not in db.table_names():
@@ -134,7 +137,9 @@ class PublicStore:
                     self._delete_entry(db, slug, entry_id, specs)
         logger.info("projected form %s (%s entries)", slug, len(wanted))
 
-    def project_entry(self, slug: str, entry: Entry, specs, org_code: str | None) -> None:
+    def project_entry(
+        self, slug: str, entry: Entry, specs, org_code: str | None
+    ) -> None:
         """Publish (or unpublish) one entry right after it was written."""
         with self._lock:
             db = self.db
@@ -192,11 +197,11 @@ class PublicStore:
                 for name, kind in columns.items()
             }
             current_keys = sorted(
-                (fk.column, fk.other_table, fk.other_column) for fk in table.foreign_keys
+                (fk.column, fk.other_table, fk.other_column)
+                for fk in table.foreign_keys
             )
-            if (
-                list(current.items()) == list(wanted.items())
-                and current_keys == sorted(foreign_keys)
+            if list(current.items()) == list(wanted.items()) and current_keys == sorted(
+                foreign_keys
             ):
                 return False
             # The schema changed: the table is derived data, so it is
@@ -410,7 +415,9 @@ def sync_form(store: PublicStore, form) -> None:
     version = current_version(form)
     if version is None:
         return
-    org_codes = dict(db.session.execute(db.select(Organisation.id, Organisation.code)).all())
+    org_codes = dict(
+        db.session.execute(db.select(Organisation.id, Organisation.code)).all()
+    )
     entries = db.session.execute(db.select(Entry).filter_by(form_id=form.id)).scalars()
     store.project_form(form_info(form, version, org_codes), specs_of(version), entries)
 

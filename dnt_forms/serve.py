@@ -41,15 +41,19 @@ def prepare(base_url: str) -> list[str]:
         store = app.extensions["dnt_public"]
         sync_all(store)
 
-        admin = db.session.execute(
-            db.select(User).filter_by(role="admin")
-        ).scalars().first()
+        admin = (
+            db.session.execute(db.select(User).filter_by(role="admin"))
+            .scalars()
+            .first()
+        )
         if admin is None:
             email = os.environ.get(ADMIN_EMAIL_ENV, "admin@localhost")
             admin = create_user(email, "admin")
             token = make_one_time_link(admin)
             lines.append(f"Premier administrateur créé : {email}")
-            lines.append("Lien de connexion à usage unique (choisissez votre mot de passe) :")
+            lines.append(
+                "Lien de connexion à usage unique (choisissez votre mot de passe) :"
+            )
             lines.append(f"{base_url}/connexion/lien/{token}")
 
         # Nothing opened here may cross the fork into the workers.

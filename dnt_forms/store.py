@@ -21,7 +21,7 @@ from .errors import (
     RevisionConflictError,
 )
 from .models import Entry, EntryHistory, EntryKey, Form, User, utcnow
-from .validation import error
+from .validation import SQLITE_INT_MAX, error
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,9 @@ def create_entry(
         db.session.flush()
         for name, value, _ in keys:
             db.session.add(
-                EntryKey(form_id=form.id, entry_id=entry.id, key_name=name, key_value=value)
+                EntryKey(
+                    form_id=form.id, entry_id=entry.id, key_name=name, key_value=value
+                )
             )
         changes = {name: [None, value] for name, value in data.items()}
         db.session.add(
@@ -121,6 +123,9 @@ def update_entry(
     the same revision, exactly one wins; the other gets RevisionConflictError
     and nothing is overwritten.
     """
+    if expected_revision > SQLITE_INT_MAX:
+        # No entry ever reaches such a revision: it is simply not the current one.
+        raise RevisionConflictError(entry.revision)
     old = entry.data
     new = old if data is None else data
     new_state = state or entry.state
@@ -284,6 +289,7 @@ def entries_for(
             ).bindparams(pattern=f"%{escaped}%")
         )
 
+    offset = min(offset, SQLITE_INT_MAX)
     total = db.session.execute(
         db.select(db.func.count()).select_from(query.subquery())
     ).scalar_one()
@@ -296,7 +302,9 @@ def entries_for(
 def history_of(entry: Entry) -> list[EntryHistory]:
     return (
         db.session.execute(
-            db.select(EntryHistory).filter_by(entry_id=entry.id).order_by(EntryHistory.id)
+            db.select(EntryHistory)
+            .filter_by(entry_id=entry.id)
+            .order_by(EntryHistory.id)
         )
         .scalars()
         .all()

@@ -102,9 +102,7 @@ def _validator(schema_json: str):
     return cls(schema, format_checker=format_checker)
 
 
-def validate_data(
-    schema_json: str, data: dict, specs: list[FieldSpec]
-) -> list[dict]:
+def validate_data(schema_json: str, data: dict, specs: list[FieldSpec]) -> list[dict]:
     """Every error of a normalised entry: [{"path", "message", "field"}]."""
     concrete = instantiate(specs, data)
     by_pointer = {spec.pointer: spec for spec in walk(concrete)}
@@ -187,8 +185,7 @@ FORMAT_MESSAGES = {
     "date-time": "Doit être une date et heure valide, par exemple "
     "2025-03-12T10:00:00+01:00.",
     "time": "Doit être une heure valide, par exemple 10:30:00.",
-    "email": "Doit être une adresse électronique valide, par exemple "
-    "nom@commune.fr.",
+    "email": "Doit être une adresse électronique valide, par exemple nom@commune.fr.",
     "uri": "Doit être une adresse web complète, par exemple "
     "https://www.commune.fr/page.",
     "uuid": "Doit être un identifiant UUID.",
@@ -231,14 +228,14 @@ _MESSAGES = {
     "minItems": lambda v, e, s: f"Choisissez ou saisissez au moins {v} valeur(s).",
     "maxItems": lambda v, e, s: f"Choisissez ou saisissez au plus {v} valeur(s).",
     "uniqueItems": lambda v, e, s: "Chaque valeur ne doit figurer qu'une fois.",
-    "additionalProperties": lambda v, e, s: "Ce champ n'existe pas dans le "
-    "formulaire.",
+    "additionalProperties": lambda v, e, s: "Ce champ n'existe pas dans le formulaire.",
     "items": lambda v, e, s: "Trop de valeurs dans la liste.",
     "oneOf": lambda v, e, s: "Choisissez l'une des valeurs proposées.",
     "anyOf": lambda v, e, s: "Choisissez l'une des valeurs proposées.",
     "const": lambda v, e, s: f"Seule la valeur « {v} » est permise.",
-    "dependentRequired": lambda v, e, s: "Ce champ est obligatoire quand "
-    f"« {_dependency_trigger(e)} » est rempli.",
+    "dependentRequired": lambda v, e, s: (
+        f"Ce champ est obligatoire quand « {_dependency_trigger(e)} » est rempli."
+    ),
 }
 
 
@@ -304,9 +301,7 @@ def _dedupe(errors: list[dict]) -> list[dict]:
 
 def pointer(parts) -> str:
     """A JSON Pointer from path parts."""
-    return "".join(
-        "/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts
-    )
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def error(path_parts, spec: FieldSpec | None, message: str) -> dict:

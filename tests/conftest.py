@@ -151,11 +151,23 @@ def server(tmp_path_factory):
     srv.cli("org", "create", "75056", "Ville de Paris")
     srv.cli("org", "create", "217500016", "Commune de Paris (SIREN)")
     srv.cli(
-        "user", "create", "agent@paris.fr", "--role", "agent", "--org", "75056",
-        "--password-stdin", stdin="mot-de-passe-agent\n",
+        "user",
+        "create",
+        "agent@paris.fr",
+        "--role",
+        "agent",
+        "--org",
+        "75056",
+        "--password-stdin",
+        stdin="mot-de-passe-agent\n",
     )
     srv.cli(
-        "user", "create", "admin@test.fr", "--role", "admin", "--password-stdin",
+        "user",
+        "create",
+        "admin@test.fr",
+        "--role",
+        "admin",
+        "--password-stdin",
         stdin="mot-de-passe-admin\n",
     )
     srv.agent_token = last_line(srv.cli("token", "create", "agent@paris.fr"))

@@ -136,7 +136,9 @@ def test_a_post_without_the_csrf_token_is_refused(admin):
 @pytest.mark.parametrize("code", ["75056", "2A004", "2b033", "217500016"])
 def test_create_organisation_with_a_valid_code(app, admin, code):
     response = post(
-        admin, "/admin/organisations", "/admin/organisations",
+        admin,
+        "/admin/organisations",
+        "/admin/organisations",
         {"code": code, "nom": "  Ville   de Test "},
     )
     assert response.status_code == 302
@@ -156,7 +158,9 @@ def test_create_organisation_with_a_valid_code(app, admin, code):
 )
 def test_create_organisation_refuses_a_bad_code(admin, code, message):
     response = post(
-        admin, "/admin/organisations", "/admin/organisations",
+        admin,
+        "/admin/organisations",
+        "/admin/organisations",
         {"code": code, "nom": "Ville de Test"},
     )
     assert response.status_code == 422
@@ -191,9 +195,15 @@ def test_create_account_shows_a_working_one_time_link_once(app, admin, ruchers, 
     add_org(app, "75056", "Ville de Paris")
     caplog.set_level("INFO", logger="dnt_forms")
     response = post(
-        admin, "/admin/comptes", "/admin/comptes",
-        {"email": "Gest@Paris.fr", "role": "manager", "organisation": "75056",
-         "formulaires": ["ruchers"]},
+        admin,
+        "/admin/comptes",
+        "/admin/comptes",
+        {
+            "email": "Gest@Paris.fr",
+            "role": "manager",
+            "organisation": "75056",
+            "formulaires": ["ruchers"],
+        },
     )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -219,10 +229,16 @@ def test_create_account_shows_a_working_one_time_link_once(app, admin, ruchers, 
         ({"email": "sans-arobase", "role": "agent"}, "email", "Indiquez l'adresse"),
         ({"email": ADMIN[0], "role": "agent"}, "email", "existe déjà"),
         ({"email": "a@b.fr", "role": "chef"}, "role-agent", "Choisissez un rôle"),
-        ({"email": "a@b.fr", "role": "agent", "organisation": "99999"},
-         "organisation", "inconnue"),
-        ({"email": "a@b.fr", "role": "agent", "formulaires": ["ruchers"]},
-         "formulaire-ruchers", "Seul un gestionnaire"),
+        (
+            {"email": "a@b.fr", "role": "agent", "organisation": "99999"},
+            "organisation",
+            "inconnue",
+        ),
+        (
+            {"email": "a@b.fr", "role": "agent", "formulaires": ["ruchers"]},
+            "formulaire-ruchers",
+            "Seul un gestionnaire",
+        ),
     ],
 )
 def test_create_account_errors_sit_by_their_field(
@@ -272,8 +288,11 @@ def test_a_disabled_account_cannot_sign_in(app, admin):
     client = app.test_client()
     response = client.post(
         "/connexion",
-        data={"email": "agent@paris.fr", "password": "mot-de-passe-long",
-              "csrf_token": csrf_from(client.get("/connexion").text)},
+        data={
+            "email": "agent@paris.fr",
+            "password": "mot-de-passe-long",
+            "csrf_token": csrf_from(client.get("/connexion").text),
+        },
     )
     assert response.status_code != 302
 
@@ -320,7 +339,8 @@ def test_token_made_on_the_page_works_and_is_stored_hashed(app, admin, ruchers):
     assert listed.status_code == 200
     assert [f["slug"] for f in listed.json["forms"]] == ["ruchers"]
     refused = client.post(
-        "/api/v1/forms/ruchers/entries", json={"nom": "A"},
+        "/api/v1/forms/ruchers/entries",
+        json={"nom": "A"},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert refused.status_code == 403
@@ -413,8 +433,9 @@ def test_form_status_buttons_close_reopen_and_publish(app, admin, tmp_path):
 
     path = tmp_path / "r.json"
     path.write_text(json.dumps(RUCHERS))
-    run_cli(app.instance_path, "schema", "import", str(path), "--slug", "ruchers",
-            "--draft")
+    run_cli(
+        app.instance_path, "schema", "import", str(path), "--slug", "ruchers", "--draft"
+    )
     add_user(app, "agent@paris.fr", "agent")
     agent = sign_in(app.test_client(), "agent@paris.fr", "mot-de-passe-long")
     page = "/admin/formulaires/ruchers"

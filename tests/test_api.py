@@ -10,23 +10,68 @@ FORM = {
     "required": ["nom", "age"],
     "x-unique": ["code"],
     "properties": {
-        "nom": {"type": "string", "title": "Nom", "x-purpose": "Identifier.",
-                "default": "Anonyme"},
-        "age": {"type": "integer", "minimum": 0, "maximum": 150, "title": "Âge",
-                "x-purpose": "Tarif."},
-        "taux": {"type": "number", "exclusiveMaximum": 1, "multipleOf": 0.01,
-                 "title": "Taux", "x-purpose": "Aide."},
-        "code": {"type": "string", "pattern": "^[A-Z]{3}$", "title": "Code",
-                 "x-purpose": "Clé."},
-        "courriel": {"type": "string", "format": "email", "title": "Courriel",
-                     "x-purpose": "Contact."},
-        "site": {"type": "string", "format": "uri", "title": "Site", "x-purpose": "Web."},
-        "quand": {"type": "string", "format": "date-time", "title": "Quand",
-                  "x-purpose": "Horodatage."},
-        "jour": {"type": "string", "format": "date", "title": "Jour", "x-purpose": "Date."},
-        "heure": {"type": "string", "format": "time", "title": "Heure", "x-purpose": "H."},
-        "choix": {"type": "string", "enum": ["a", "b"], "title": "Choix",
-                  "x-purpose": "Catégorie."},
+        "nom": {
+            "type": "string",
+            "title": "Nom",
+            "x-purpose": "Identifier.",
+            "default": "Anonyme",
+        },
+        "age": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 150,
+            "title": "Âge",
+            "x-purpose": "Tarif.",
+        },
+        "taux": {
+            "type": "number",
+            "exclusiveMaximum": 1,
+            "multipleOf": 0.01,
+            "title": "Taux",
+            "x-purpose": "Aide.",
+        },
+        "code": {
+            "type": "string",
+            "pattern": "^[A-Z]{3}$",
+            "title": "Code",
+            "x-purpose": "Clé.",
+        },
+        "courriel": {
+            "type": "string",
+            "format": "email",
+            "title": "Courriel",
+            "x-purpose": "Contact.",
+        },
+        "site": {
+            "type": "string",
+            "format": "uri",
+            "title": "Site",
+            "x-purpose": "Web.",
+        },
+        "quand": {
+            "type": "string",
+            "format": "date-time",
+            "title": "Quand",
+            "x-purpose": "Horodatage.",
+        },
+        "jour": {
+            "type": "string",
+            "format": "date",
+            "title": "Jour",
+            "x-purpose": "Date.",
+        },
+        "heure": {
+            "type": "string",
+            "format": "time",
+            "title": "Heure",
+            "x-purpose": "H.",
+        },
+        "choix": {
+            "type": "string",
+            "enum": ["a", "b"],
+            "title": "Choix",
+            "x-purpose": "Catégorie.",
+        },
         "actif": {"type": "boolean", "title": "Actif", "x-purpose": "Statut."},
     },
 }
@@ -62,10 +107,19 @@ def assert_envelope(response, status):
 
 
 def test_valid_entry_is_created_and_read_back(post, client, token, app):
-    entry = {"nom": "Léa", "age": 34, "taux": 0.25, "code": "ABC", "actif": False,
-             "quand": "2025-03-12T10:00:00+01:00", "jour": "2025-03-12",
-             "heure": "10:30:00", "courriel": "lea@commune.fr",
-             "site": "https://commune.fr/x", "choix": "b"}
+    entry = {
+        "nom": "Léa",
+        "age": 34,
+        "taux": 0.25,
+        "code": "ABC",
+        "actif": False,
+        "quand": "2025-03-12T10:00:00+01:00",
+        "jour": "2025-03-12",
+        "heure": "10:30:00",
+        "courriel": "lea@commune.fr",
+        "site": "https://commune.fr/x",
+        "choix": "b",
+    }
     created = post(entry)
     assert created.status_code == 201
     assert created.get_json() == {"id": 1, "revision": 1}
@@ -155,8 +209,10 @@ def test_not_json_is_400_in_the_envelope(client, token, make_form):
         response = client.post(
             "/api/v1/forms/inscriptions/entries",
             data=body,
-            headers={"Authorization": f"Bearer {token}",
-                     "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+            },
         )
         assert_envelope(response, 400)
 
@@ -196,15 +252,28 @@ def test_revoked_and_read_tokens(app, client, agent, make_form):
     url = "/api/v1/forms/inscriptions/entries"
     body = {"nom": "A", "age": 1}
 
-    assert_envelope(client.post(url, json=body, headers={"Authorization": f"Bearer {read}"}), 403)
-    assert client.get("/api/v1/forms", headers={"Authorization": f"Bearer {read}"}).status_code == 200
-    assert_envelope(client.post(url, json=body, headers={"Authorization": f"Bearer {limited}"}), 403)
-    listed = client.get("/api/v1/forms", headers={"Authorization": f"Bearer {limited}"}).get_json()
+    assert_envelope(
+        client.post(url, json=body, headers={"Authorization": f"Bearer {read}"}), 403
+    )
+    assert (
+        client.get(
+            "/api/v1/forms", headers={"Authorization": f"Bearer {read}"}
+        ).status_code
+        == 200
+    )
+    assert_envelope(
+        client.post(url, json=body, headers={"Authorization": f"Bearer {limited}"}), 403
+    )
+    listed = client.get(
+        "/api/v1/forms", headers={"Authorization": f"Bearer {limited}"}
+    ).get_json()
     assert [f["slug"] for f in listed["forms"]] == ["autre"]
 
     with app.app_context():
         revoke_tokens(find_user("agent@paris.fr"))
-    assert_envelope(client.get("/api/v1/forms", headers={"Authorization": f"Bearer {read}"}), 401)
+    assert_envelope(
+        client.get("/api/v1/forms", headers={"Authorization": f"Bearer {read}"}), 401
+    )
 
 
 def test_unknown_form_and_other_org_entry_are_404(app, client, post, token):
@@ -226,7 +295,9 @@ def test_unknown_form_and_other_org_entry_are_404(app, client, post, token):
     assert hidden.get_json()["error"].replace("1", "N") == missing.get_json()[
         "error"
     ].replace("999", "N")
-    listed = client.get("/api/v1/forms/inscriptions/entries", headers=headers).get_json()
+    listed = client.get(
+        "/api/v1/forms/inscriptions/entries", headers=headers
+    ).get_json()
     assert listed["entries"] == []
 
 
@@ -234,8 +305,14 @@ def test_forms_list_and_schema(client, token, make_form):
     make_form(FORM, "inscriptions")
     headers = {"Authorization": f"Bearer {token}"}
     forms = client.get("/api/v1/forms", headers=headers).get_json()["forms"]
-    assert forms == [{"slug": "inscriptions", "title": "Inscriptions",
-                      "description": "", "form_version": 1}]
+    assert forms == [
+        {
+            "slug": "inscriptions",
+            "title": "Inscriptions",
+            "description": "",
+            "form_version": 1,
+        }
+    ]
     schema = client.get("/api/v1/forms/inscriptions/schema", headers=headers).get_json()
     assert schema["properties"]["age"]["x-purpose"] == "Tarif."
 
@@ -249,7 +326,9 @@ def test_method_not_allowed_keeps_the_envelope(client, token, make_form):
 
 
 def test_unknown_api_path_is_404_in_the_envelope(client, token):
-    response = client.get("/api/v1/nulle-part", headers={"Authorization": f"Bearer {token}"})
+    response = client.get(
+        "/api/v1/nulle-part", headers={"Authorization": f"Bearer {token}"}
+    )
     assert_envelope(response, 404)
 
 
@@ -264,15 +343,26 @@ def test_form_encoded_body_is_415(client, token, make_form):
 
 
 def test_dependent_required_is_exact_and_explained(client, token, make_form, agent):
-    make_form({
-        "title": "Contact", "type": "object",
-        "properties": {
-            "telephone": {"type": "string", "title": "Téléphone", "x-purpose": "Appel."},
-            "horaires": {"type": "string", "title": "Horaires d'appel",
-                         "x-purpose": "Appeler au bon moment."},
+    make_form(
+        {
+            "title": "Contact",
+            "type": "object",
+            "properties": {
+                "telephone": {
+                    "type": "string",
+                    "title": "Téléphone",
+                    "x-purpose": "Appel.",
+                },
+                "horaires": {
+                    "type": "string",
+                    "title": "Horaires d'appel",
+                    "x-purpose": "Appeler au bon moment.",
+                },
+            },
+            "dependentRequired": {"telephone": ["horaires"]},
         },
-        "dependentRequired": {"telephone": ["horaires"]},
-    }, "contact")
+        "contact",
+    )
     url = "/api/v1/forms/contact/entries"
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post(url, json={}, headers=headers).status_code == 201
@@ -287,12 +377,25 @@ def test_dependent_required_is_exact_and_explained(client, token, make_form, age
 
 @pytest.mark.parametrize(
     "value, ok",
-    [("21350238800019", True), ("21350238800018", False), ("2135023880001", False),
-     ("35600000000051", True)],
+    [
+        ("21350238800019", True),
+        ("21350238800018", False),
+        ("2135023880001", False),
+        ("35600000000051", True),
+    ],
 )
 def test_siret_check_digit(client, token, make_form, value, ok):
-    make_form({"title": "Fournisseurs", "type": "object", "properties": {
-        "siret": {"$ref": "_dictionnaire.json#/$defs/siret"}}}, "fournisseurs")
-    response = client.post("/api/v1/forms/fournisseurs/entries", json={"siret": value},
-                           headers={"Authorization": f"Bearer {token}"})
+    make_form(
+        {
+            "title": "Fournisseurs",
+            "type": "object",
+            "properties": {"siret": {"$ref": "_dictionnaire.json#/$defs/siret"}},
+        },
+        "fournisseurs",
+    )
+    response = client.post(
+        "/api/v1/forms/fournisseurs/entries",
+        json={"siret": value},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == (201 if ok else 422), response.get_json()

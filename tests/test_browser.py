@@ -14,7 +14,9 @@ import requests
 
 from conftest import last_line
 
-CHROMIUM = os.environ.get("DNT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = (
+    os.environ.get("DNT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
 
 FORM = {
     "title": "Prêt de matériel",
@@ -22,17 +24,34 @@ FORM = {
     "type": "object",
     "required": ["association", "tables", "livraison"],
     "properties": {
-        "association": {"type": "string", "title": "Association",
-                        "x-purpose": "Savoir à qui le matériel est confié."},
-        "tables": {"type": "integer", "minimum": 1, "maximum": 50, "title": "Tables",
-                   "x-purpose": "Préparer le camion des services techniques."},
-        "montant": {"type": "number", "title": "Caution (euros)",
-                    "x-purpose": "Suivi comptable de la caution."},
-        "livraison": {"type": "boolean", "title": "Livraison",
-                      "x-purpose": "Prévoir un agent pour la livraison."},
-        "materiel": {"type": "array", "title": "Autre matériel",
-                     "items": {"type": "string", "enum": ["chaises", "barnum", "sono"]},
-                     "x-purpose": "Compléter la liste de chargement."},
+        "association": {
+            "type": "string",
+            "title": "Association",
+            "x-purpose": "Savoir à qui le matériel est confié.",
+        },
+        "tables": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 50,
+            "title": "Tables",
+            "x-purpose": "Préparer le camion des services techniques.",
+        },
+        "montant": {
+            "type": "number",
+            "title": "Caution (euros)",
+            "x-purpose": "Suivi comptable de la caution.",
+        },
+        "livraison": {
+            "type": "boolean",
+            "title": "Livraison",
+            "x-purpose": "Prévoir un agent pour la livraison.",
+        },
+        "materiel": {
+            "type": "array",
+            "title": "Autre matériel",
+            "items": {"type": "string", "enum": ["chaises", "barnum", "sono"]},
+            "x-purpose": "Compléter la liste de chargement.",
+        },
     },
 }
 
@@ -41,7 +60,9 @@ FORM = {
 def browser():
     if not os.path.exists(CHROMIUM):
         if os.environ.get("DNT_REQUIRE_BROWSER"):
-            pytest.fail(f"DNT_REQUIRE_BROWSER is set but Chromium is missing: {CHROMIUM}")
+            pytest.fail(
+                f"DNT_REQUIRE_BROWSER is set but Chromium is missing: {CHROMIUM}"
+            )
         pytest.skip(
             "Debian's chromium is not installed (apt-get install chromium): "
             "the browser tests need a real browser"
@@ -76,7 +97,9 @@ def tab_to(page, selector: str, limit: int = 60) -> None:
 def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     path = tmp_path / "pret.json"
     path.write_text(json.dumps(FORM, ensure_ascii=False))
-    slug = last_line(server.cli("schema", "import", str(path), "--slug", "pret-clavier"))
+    slug = last_line(
+        server.cli("schema", "import", str(path), "--slug", "pret-clavier")
+    )
 
     page = browser.new_page(locale="fr-FR", java_script_enabled=False)
     page.goto(server.url(f"/formulaires/{slug}/"))

@@ -11,7 +11,9 @@ GOOD = {
     "title": "Registre des ruchers",
     "type": "object",
     "required": ["nom"],
-    "properties": {"nom": {"type": "string", "title": "Nom", "x-purpose": "Identifier."}},
+    "properties": {
+        "nom": {"type": "string", "title": "Nom", "x-purpose": "Identifier."}
+    },
 }
 
 
@@ -52,11 +54,20 @@ def test_errors_are_french_on_stderr_without_traceback(instance, args, message):
 
 def test_org_user_token_flow(instance):
     assert "créée" in run_cli(instance, "org", "create", "2A004", "Ajaccio").stdout
-    created = run_cli(instance, "user", "create", "Agent@Ajaccio.fr", "--role", "agent",
-                      "--org", "2a004")
+    created = run_cli(
+        instance,
+        "user",
+        "create",
+        "Agent@Ajaccio.fr",
+        "--role",
+        "agent",
+        "--org",
+        "2a004",
+    )
     assert "/connexion/lien/" in last_line(created)
-    token = last_line(run_cli(instance, "token", "create", "agent@ajaccio.fr",
-                              "--scope", "read"))
+    token = last_line(
+        run_cli(instance, "token", "create", "agent@ajaccio.fr", "--scope", "read")
+    )
     assert token.startswith("dnt_")
     conn = sqlite3.connect(instance / "private.db")
     stored = [r[0] for r in conn.execute("select token_hash from api_tokens")]
@@ -65,14 +76,23 @@ def test_org_user_token_flow(instance):
     assert "1 jeton" in run_cli(instance, "token", "revoke", "agent@ajaccio.fr").stdout
     relinked = run_cli(instance, "user", "link", "agent@ajaccio.fr")
     assert "/connexion/lien/" in last_line(relinked)
-    refused = run_cli(instance, "token", "create", "agent@ajaccio.fr", "--forms", "nope",
-                      check=False)
+    refused = run_cli(
+        instance, "token", "create", "agent@ajaccio.fr", "--forms", "nope", check=False
+    )
     assert refused.returncode == 1 and "nope" in refused.stderr
 
 
 def test_password_stdin_is_hashed_with_argon2(instance):
-    run_cli(instance, "user", "create", "x@y.fr", "--role", "admin", "--password-stdin",
-            stdin="une-phrase-de-passe\n")
+    run_cli(
+        instance,
+        "user",
+        "create",
+        "x@y.fr",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="une-phrase-de-passe\n",
+    )
     conn = sqlite3.connect(instance / "private.db")
     (stored,) = conn.execute("select password_hash from users").fetchone()
     conn.close()
@@ -89,8 +109,9 @@ def test_import_prints_warnings_then_the_slug(instance, tmp_path):
 
 def test_import_refuses_a_bad_schema_naming_keyword_and_path(instance, tmp_path):
     bad = dict(GOOD, properties={"nom": {"type": "string", "$ref": "#/x"}})
-    result = run_cli(instance, "schema", "import", write(tmp_path, "b.json", bad),
-                     check=False)
+    result = run_cli(
+        instance, "schema", "import", write(tmp_path, "b.json", bad), check=False
+    )
     assert result.returncode == 1
     assert "/properties/nom/$ref" in result.stderr
 

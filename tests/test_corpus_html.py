@@ -18,9 +18,16 @@ from dnt_forms.schemas.tableschema import repair
 from dnt_forms.schemas.versions import specs_of
 
 INPUT_TYPES = {
-    "text": "text", "email": "email", "url": "url", "integer": "number",
-    "year": "number", "number": "text", "date": "date", "datetime": "datetime-local",
-    "time": "time", "password": "password",
+    "text": "text",
+    "email": "email",
+    "url": "url",
+    "integer": "number",
+    "year": "number",
+    "number": "text",
+    "date": "date",
+    "datetime": "datetime-local",
+    "time": "time",
+    "password": "password",
 }
 
 
@@ -59,8 +66,9 @@ def test_form_shows_label_purpose_and_input_for_every_field(app, agent, opened):
         ):
             assert f"<legend>{escape(spec.title)}" in html, spec.name
             continue
-        assert re.search(f'<label for="{spec.html_id}"[^>]*>{re.escape(escape(spec.title))}',
-                         html), spec.name
+        assert re.search(
+            f'<label for="{spec.html_id}"[^>]*>{re.escape(escape(spec.title))}', html
+        ), spec.name
         if spec.widget == "select":
             assert f'<select id="{spec.html_id}"' in html
         elif spec.widget in ("textarea", "lines", "json"):
@@ -75,8 +83,11 @@ def test_form_shows_label_purpose_and_input_for_every_field(app, agent, opened):
 def _typed_rows(path, count=3):
     descriptor = repair(json.loads(path.read_text()), [])
     csv = path.parent / "valid.csv"
-    with Resource(path=csv.name, basepath=str(path.parent),
-                  schema=Schema.from_descriptor(descriptor)) as resource:
+    with Resource(
+        path=csv.name,
+        basepath=str(path.parent),
+        schema=Schema.from_descriptor(descriptor),
+    ) as resource:
         rows = []
         for row in resource.row_stream:
             rows.append(row.to_dict())
@@ -91,8 +102,10 @@ def _as_typed(spec, value) -> object:
         return None
     if spec.widget == "geopoint":
         lon, lat = (value.lon, value.lat) if hasattr(value, "lon") else value
-        return {f"{spec.name}.lon": str(lon).replace(".", ","),
-                f"{spec.name}.lat": str(lat).replace(".", ",")}
+        return {
+            f"{spec.name}.lon": str(lon).replace(".", ","),
+            f"{spec.name}.lat": str(lat).replace(".", ","),
+        }
     if spec.json_type == "boolean":
         return "oui" if value else ("non" if spec.required else None)
     if spec.widget == "checkboxes":
@@ -157,8 +170,10 @@ def test_valid_post_is_stored_and_invalid_post_keeps_values(app, agent, opened):
         assert response.status_code == 302, _errors(response.text)
 
     with app.app_context():
-        stored = [e.data for e in db.session.execute(
-            db.select(Entry).order_by(Entry.id)).scalars()]
+        stored = [
+            e.data
+            for e in db.session.execute(db.select(Entry).order_by(Entry.id)).scalars()
+        ]
     assert len(stored) == len(rows)
     for got, row in zip(stored, rows):
         for spec in specs:
@@ -177,8 +192,10 @@ def test_valid_post_is_stored_and_invalid_post_keeps_values(app, agent, opened):
     for key in (required.name, f"{required.name}.lon", f"{required.name}.lat"):
         data.pop(key, None)
     kept = next(
-        s for s in specs
-        if s is not required and isinstance(data.get(s.name), str)
+        s
+        for s in specs
+        if s is not required
+        and isinstance(data.get(s.name), str)
         and s.widget in ("text", "email", "url", "number", "integer", "year", "date")
     )
     page = agent.get(url).text

@@ -19,16 +19,24 @@ from dnt_forms.publish import child_tables
 from dnt_forms.schemas import load_file
 
 # Samples whose data are stored and read back; the others must be refused.
-ROUND_TRIP = ["jsonforms-dates", "jsonforms-person", "rjsf-alternatives", "rjsf-nullable",
-              "rjsf-numbers", "rjsf-widgets", "rjsf-nested", "rjsf-arrays",
-              "rjsf-simple"]
+ROUND_TRIP = [
+    "jsonforms-dates",
+    "jsonforms-person",
+    "rjsf-alternatives",
+    "rjsf-nullable",
+    "rjsf-numbers",
+    "rjsf-widgets",
+    "rjsf-nested",
+    "rjsf-arrays",
+    "rjsf-simple",
+]
 
 
 def _names() -> list[str]:
     base = corpus_path() / "jsonschema"
-    return sorted(p.name[: -len(".schema.json")] for p in base.glob("*.schema.json")) or [
-        "(absent)"
-    ]
+    return sorted(
+        p.name[: -len(".schema.json")] for p in base.glob("*.schema.json")
+    ) or ["(absent)"]
 
 
 @pytest.mark.parametrize("name", _names())
@@ -62,8 +70,9 @@ def test_sample_data_round_trips(corpus, app, agent, token, make_form, name):
         return
     assert created.status_code == 201, created.get_json()
 
-    back = agent.get(f"/api/v1/forms/{slug}/entries/{created.get_json()['id']}",
-                     headers=headers).get_json()["data"]
+    back = agent.get(
+        f"/api/v1/forms/{slug}/entries/{created.get_json()['id']}", headers=headers
+    ).get_json()["data"]
     expected = data
     assert back == expected
 
@@ -80,7 +89,7 @@ def test_sample_data_round_trips(corpus, app, agent, token, make_form, name):
         for item, child_row in zip(items, rows):
             assert child_row["_entry_id"] == row["_id"]
             for column, leaf in child.leaves():
-                value = value_at(item, leaf.path[child.depth:])
+                value = value_at(item, leaf.path[child.depth :])
                 _assert_column(child_row[column], value, column)
 
 
@@ -126,8 +135,9 @@ def test_sample_form_renders_every_field(corpus, agent, make_form, name):
     # The page shows each list with its starting rows.
     for spec in walk(instantiate(specs, None, row_counts(specs, None))):
         assert str(escape(spec.purpose or NO_PURPOSE)) in html, spec.html_name
-        assert (f'for="{spec.html_id}"' in html
-                or f"<legend>{escape(spec.title)}" in html), spec.html_name
+        assert (
+            f'for="{spec.html_id}"' in html or f"<legend>{escape(spec.title)}" in html
+        ), spec.html_name
 
 
 def test_labelled_choices_show_labels_and_store_values(corpus, agent, make_form, app):
@@ -137,10 +147,15 @@ def test_labelled_choices_show_labels_and_store_values(corpus, agent, make_form,
     page = agent.get("/formulaires/alt/").text
     assert ">Multiply</label>" in page and 'value="multiply"' in page
     assert ">Red</label>" in page and 'value="#ff0000"' in page
-    response = agent.post("/formulaires/alt/", data={
-        "csrf_token": csrf_from(page), "currentColor": "#00ff00",
-        "colorMask": ["#ff0000", "#0000ff"], "blendMode": "multiply",
-    })
+    response = agent.post(
+        "/formulaires/alt/",
+        data={
+            "csrf_token": csrf_from(page),
+            "currentColor": "#00ff00",
+            "colorMask": ["#ff0000", "#0000ff"],
+            "blendMode": "multiply",
+        },
+    )
     assert response.status_code == 302, response.text[:3000]
     row = public_rows(app, "alt")[0]
     assert row["blendMode"] == "multiply" and row["currentColor"] == "#00ff00"

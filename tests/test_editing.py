@@ -12,8 +12,12 @@ FORM = {
     "required": ["rue", "jours"],
     "properties": {
         "rue": {"type": "string", "title": "Rue", "x-purpose": "Localiser."},
-        "jours": {"type": "integer", "minimum": 1, "title": "Durée (jours)",
-                  "x-purpose": "Prévenir les riverains."},
+        "jours": {
+            "type": "integer",
+            "minimum": 1,
+            "title": "Durée (jours)",
+            "x-purpose": "Prévenir les riverains.",
+        },
         "note": {"type": "string", "title": "Note", "x-purpose": "Précisions."},
     },
 }
@@ -34,8 +38,10 @@ def sign_in(app, email, password="mot-de-passe-long", role="agent", org_code="75
         create_user(email, role, org, password=password, forms=forms)
     client = app.test_client()
     page = client.get("/connexion").text
-    response = client.post("/connexion", data={
-        "email": email, "password": password, "csrf_token": csrf_from(page)})
+    response = client.post(
+        "/connexion",
+        data={"email": email, "password": password, "csrf_token": csrf_from(page)},
+    )
     assert response.status_code == 302
     return client
 
@@ -53,7 +59,9 @@ def people(app, make_form):
 
 def post_new(client, data):
     page = client.get("/formulaires/travaux/").text
-    return client.post("/formulaires/travaux/", data={"csrf_token": csrf_from(page), **data})
+    return client.post(
+        "/formulaires/travaux/", data={"csrf_token": csrf_from(page), **data}
+    )
 
 
 def entry_page(client, entry_id=1):
@@ -62,8 +70,10 @@ def entry_page(client, entry_id=1):
 
 def post_edit(client, page_html, data, entry_id=1):
     revision = re.search(r'name="revision" value="(\d+)"', page_html)[1]
-    return client.post(f"/formulaires/travaux/entrees/{entry_id}", data={
-        "csrf_token": csrf_from(page_html), "revision": revision, **data})
+    return client.post(
+        f"/formulaires/travaux/entrees/{entry_id}",
+        data={"csrf_token": csrf_from(page_html), "revision": revision, **data},
+    )
 
 
 def stored(app, entry_id=1):
@@ -77,35 +87,47 @@ def stored(app, entry_id=1):
 
 def test_two_agents_editing_the_same_entry_lose_nothing(app, people):
     alice, bruno = people["alice"], people["bruno"]
-    assert post_new(alice, {"rue": "Rue Haute", "jours": "3", "action": "envoyer"}
-                    ).status_code == 302
+    assert (
+        post_new(
+            alice, {"rue": "Rue Haute", "jours": "3", "action": "envoyer"}
+        ).status_code
+        == 302
+    )
 
     alice_page = entry_page(alice).text
     bruno_page = entry_page(bruno).text  # both read revision 1
 
-    saved = post_edit(alice, alice_page, {"rue": "Rue Haute", "jours": "5",
-                                          "action": "enregistrer"})
+    saved = post_edit(
+        alice, alice_page, {"rue": "Rue Haute", "jours": "5", "action": "enregistrer"}
+    )
     assert saved.status_code == 302
     assert stored(app)[1:] == (2, {"rue": "Rue Haute", "jours": 5})
 
     # Bruno saves on top of revision 1: nothing is overwritten, he must choose.
-    conflict = post_edit(bruno, bruno_page, {"rue": "Rue Haute", "jours": "4",
-                                             "note": "Nuit", "action": "enregistrer"})
+    conflict = post_edit(
+        bruno,
+        bruno_page,
+        {"rue": "Rue Haute", "jours": "4", "note": "Nuit", "action": "enregistrer"},
+    )
     assert conflict.status_code == 409
     html = conflict.text
     assert "<title>Erreur" in html
     assert stored(app)[1:] == (2, {"rue": "Rue Haute", "jours": 5})
-    jours = html[html.index("Durée (jours)</legend>"):]
+    jours = html[html.index("Durée (jours)</legend>") :]
     jours = jours[: jours.index("</fieldset>")]
     assert "Votre version : 4" in jours and "Version enregistrée : 5" in jours
     assert "checked" not in jours  # both changed it: no side is picked for him
-    note = html[html.index("Note</legend>"):]
+    note = html[html.index("Note</legend>") :]
     note = note[: note.index("</fieldset>")]
     assert re.search(r'value="mine" checked', note)  # only he changed it
 
     mine = re.search(r'name="mine" value="([^"]*)"', html)[1]
-    form = {"csrf_token": csrf_from(html), "revision": "2", "action": "enregistrer",
-            "mine": mine.replace("&#34;", '"').replace("&quot;", '"')}
+    form = {
+        "csrf_token": csrf_from(html),
+        "revision": "2",
+        "action": "enregistrer",
+        "mine": mine.replace("&#34;", '"').replace("&quot;", '"'),
+    }
     incomplete = bruno.post("/formulaires/travaux/entrees/1/conflit", data=form)
     assert incomplete.status_code == 409  # the choice for "jours" is missing
     form["choix-champ-1"] = "theirs"  # jours
@@ -137,7 +159,9 @@ def test_draft_is_private_until_submitted(app, people):
     refused = post_edit(alice, page, {"rue": "", "jours": "2", "action": "deposer"})
     assert refused.status_code == 422
     assert public_rows(app, "travaux") == []
-    submitted = post_edit(alice, page, {"rue": "Quai", "jours": "2", "action": "deposer"})
+    submitted = post_edit(
+        alice, page, {"rue": "Quai", "jours": "2", "action": "deposer"}
+    )
     assert submitted.status_code == 302
     assert stored(app)[0] == "submitted"
     assert [r["rue"] for r in public_rows(app, "travaux")] == ["Quai"]
@@ -149,8 +173,10 @@ def test_withdrawal_leaves_publication_and_a_manager_restores(app, people):
     post_new(alice, {"rue": "Rue Basse", "jours": "1", "action": "envoyer"})
     page = entry_page(alice).text
     revision = re.search(r'name="revision" value="(\d+)"', page)[1]
-    withdrawn = alice.post("/formulaires/travaux/entrees/1/retrait", data={
-        "csrf_token": csrf_from(page), "revision": revision})
+    withdrawn = alice.post(
+        "/formulaires/travaux/entrees/1/retrait",
+        data={"csrf_token": csrf_from(page), "revision": revision},
+    )
     assert withdrawn.status_code == 302
     assert stored(app)[0] == "withdrawn"
     assert public_rows(app, "travaux") == []
@@ -160,10 +186,17 @@ def test_withdrawal_leaves_publication_and_a_manager_restores(app, people):
     page = entry_page(people["manager"]).text
     assert "Rétablir" in page
     own_token = csrf_from(entry_page(alice).text)
-    assert alice.post("/formulaires/travaux/entrees/1/retablissement", data={
-        "csrf_token": own_token, "revision": "2"}).status_code == 403
-    restored = people["manager"].post("/formulaires/travaux/entrees/1/retablissement",
-                                      data={"csrf_token": csrf_from(page), "revision": "2"})
+    assert (
+        alice.post(
+            "/formulaires/travaux/entrees/1/retablissement",
+            data={"csrf_token": own_token, "revision": "2"},
+        ).status_code
+        == 403
+    )
+    restored = people["manager"].post(
+        "/formulaires/travaux/entrees/1/retablissement",
+        data={"csrf_token": csrf_from(page), "revision": "2"},
+    )
     assert restored.status_code == 302
     assert stored(app)[0] == "submitted"
     assert [r["rue"] for r in public_rows(app, "travaux")] == ["Rue Basse"]
@@ -187,8 +220,9 @@ def test_api_edit_needs_if_match_and_never_overwrites(app, people):
     assert stale.status_code == 412 and stale.get_json()["revision"] == 1
     ok = client.put(entry, json=body, headers={**headers, "If-Match": '"1"'})
     assert ok.status_code == 200 and ok.headers["ETag"] == '"2"'
-    again = client.put(entry, json={"rue": "C", "jours": 3},
-                       headers={**headers, "If-Match": "1"})
+    again = client.put(
+        entry, json={"rue": "C", "jours": 3}, headers={**headers, "If-Match": "1"}
+    )
     assert again.status_code == 412
     assert client.get(entry, headers=headers).get_json()["data"] == body
     invalid = client.put(entry, json={"rue": "C"}, headers={**headers, "If-Match": "2"})
@@ -203,16 +237,19 @@ def test_api_edit_needs_if_match_and_never_overwrites(app, people):
     assert gone.status_code == 200 and gone.get_json()["state"] == "withdrawn"
     assert public_rows(app, "travaux") == []
     assert client.get(entry, headers=headers).get_json()["state"] == "withdrawn"
-    assert client.put(entry, json=body, headers={**headers, "If-Match": "3"}
-                      ).status_code == 403
+    assert (
+        client.put(entry, json=body, headers={**headers, "If-Match": "3"}).status_code
+        == 403
+    )
 
 
 def test_entry_list_search_sort_and_scope(app, people):
     alice = people["alice"]
     for rue in ("Rue Alpha", "Rue Beta", "Avenue Gamma"):
         post_new(alice, {"rue": rue, "jours": "1", "action": "envoyer"})
-    post_new(people["marseille"], {"rue": "Rue Canebière", "jours": "1",
-                                   "action": "envoyer"})
+    post_new(
+        people["marseille"], {"rue": "Rue Canebière", "jours": "1", "action": "envoyer"}
+    )
 
     listing = alice.get("/formulaires/travaux/entrees/?q=Rue&tri=id").text
     assert "2 entrées" in listing

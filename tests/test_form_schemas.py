@@ -122,8 +122,19 @@ def test_examples_and_defaults_are_valid(schema_file):
 
 
 VOID = {
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-    "source", "track", "wbr",
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
 }
 CONTROLS = ("input", "select", "textarea")
 

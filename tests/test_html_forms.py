@@ -13,22 +13,45 @@ FORM = {
     "type": "object",
     "required": ["association", "participants", "date", "assurance"],
     "properties": {
-        "association": {"type": "string", "title": "Association",
-                        "x-purpose": "Savoir qui occupe la salle.",
-                        "examples": ["Club de judo"]},
-        "participants": {"type": "integer", "minimum": 1, "maximum": 500,
-                         "title": "Participants", "x-purpose": "Sécurité incendie.",
-                         "default": 20},
+        "association": {
+            "type": "string",
+            "title": "Association",
+            "x-purpose": "Savoir qui occupe la salle.",
+            "examples": ["Club de judo"],
+        },
+        "participants": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 500,
+            "title": "Participants",
+            "x-purpose": "Sécurité incendie.",
+            "default": 20,
+        },
         "budget": {"type": "number", "title": "Budget", "x-purpose": "Tarif."},
-        "date": {"type": "string", "format": "date", "title": "Date",
-                 "x-purpose": "Planning."},
-        "assurance": {"type": "boolean", "title": "Assurance",
-                      "x-purpose": "Obligation légale."},
+        "date": {
+            "type": "string",
+            "format": "date",
+            "title": "Date",
+            "x-purpose": "Planning.",
+        },
+        "assurance": {
+            "type": "boolean",
+            "title": "Assurance",
+            "x-purpose": "Obligation légale.",
+        },
         "sono": {"type": "boolean", "title": "Sonorisation", "x-purpose": "Matériel."},
-        "salle": {"type": "string", "enum": ["A", "B", "C"], "title": "Salle",
-                  "x-purpose": "Affectation."},
-        "telephone": {"type": "string", "title": "Téléphone", "x-publish": False,
-                      "x-purpose": "Joindre le responsable le jour J."},
+        "salle": {
+            "type": "string",
+            "enum": ["A", "B", "C"],
+            "title": "Salle",
+            "x-purpose": "Affectation.",
+        },
+        "telephone": {
+            "type": "string",
+            "title": "Téléphone",
+            "x-publish": False,
+            "x-purpose": "Joindre le responsable le jour J.",
+        },
         "notes": {"type": "string", "title": "Notes"},
     },
 }
@@ -49,7 +72,9 @@ def test_anonymous_is_sent_to_sign_in(client):
 def test_page_is_french_and_every_input_is_labelled(form_page):
     html = form_page.get("/formulaires/salle/").text
     assert '<html lang="fr">' in html
-    for input_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="(champ-[^"]+)"', html):
+    for input_id in re.findall(
+        r'<(?:input|select|textarea)[^>]*\bid="(champ-[^"]+)"', html
+    ):
         assert f'for="{input_id}"' in html, input_id
     assert "Savoir qui occupe la salle." in html
     assert "finalité non renseignée" in html  # "notes" has no purpose
@@ -60,7 +85,7 @@ def test_page_is_french_and_every_input_is_labelled(form_page):
 
 def test_required_boolean_is_an_unselected_yes_no_choice(form_page):
     html = form_page.get("/formulaires/salle/").text
-    group = html[html.index("<legend>Assurance"):]
+    group = html[html.index("<legend>Assurance") :]
     group = group[: group.index("</fieldset>")]
     assert 'value="oui"' in group and 'value="non"' in group
     assert "checked" not in group
@@ -68,15 +93,25 @@ def test_required_boolean_is_an_unselected_yes_no_choice(form_page):
 
 def post(client, data):
     page = client.get("/formulaires/salle/").text
-    return client.post("/formulaires/salle/", data={"csrf_token": csrf_from(page), **data})
+    return client.post(
+        "/formulaires/salle/", data={"csrf_token": csrf_from(page), **data}
+    )
 
 
 def test_french_input_is_stored_typed(form_page, app):
-    response = post(form_page, {
-        "association": "Judo", "participants": "45", "budget": "1 234,5",
-        "date": "12/03/2025", "assurance": "oui", "salle": "B",
-        "telephone": "0102030405", "notes": "ligne 1\r\nligne 2",
-    })
+    response = post(
+        form_page,
+        {
+            "association": "Judo",
+            "participants": "45",
+            "budget": "1 234,5",
+            "date": "12/03/2025",
+            "assurance": "oui",
+            "salle": "B",
+            "telephone": "0102030405",
+            "notes": "ligne 1\r\nligne 2",
+        },
+    )
     assert response.status_code == 302
     row = public_rows(app, "salle")[0]
     assert row["budget"] == 1234.5
@@ -88,16 +123,21 @@ def test_french_input_is_stored_typed(form_page, app):
 
 
 def test_errors_are_summarised_linked_and_typed_values_kept(form_page, app):
-    response = post(form_page, {
-        "association": "Judo <b>&</b>", "participants": "mille", "budget": "12,5",
-        "date": "31/02/2025",
-    })
+    response = post(
+        form_page,
+        {
+            "association": "Judo <b>&</b>",
+            "participants": "mille",
+            "budget": "12,5",
+            "date": "31/02/2025",
+        },
+    )
     assert response.status_code == 422
     html = response.text
     title = re.search(r"<title>(.*?)</title>", html, re.S)[1]
     assert title.startswith("Erreur")
     start = html.index('class="resume-erreurs"')
-    summary = html[start:html.index("</ul>", start)]
+    summary = html[start : html.index("</ul>", start)]
     assert 'href="#champ-1"' in summary  # participants
     assert 'href="#champ-3"' in summary  # date
     assert 'href="#champ-4"' in summary  # assurance, required
@@ -141,10 +181,17 @@ def test_readable_date_is_shown_back_as_iso_for_the_date_input(form_page):
 
 
 def test_entry_page_shows_labels_and_french_values(form_page, app):
-    response = post(form_page, {
-        "association": "Judo", "participants": "45", "budget": "1234,5",
-        "date": "12/03/2025", "assurance": "oui", "salle": "B",
-    })
+    response = post(
+        form_page,
+        {
+            "association": "Judo",
+            "participants": "45",
+            "budget": "1234,5",
+            "date": "12/03/2025",
+            "assurance": "oui",
+            "salle": "B",
+        },
+    )
     page = form_page.get(response.headers["Location"]).text
     assert "12/03/2025" in page and "1234,5" in page and "Oui" in page
 
@@ -156,11 +203,17 @@ GROUPED = {
     "properties": {
         "nom": {"type": "string", "title": "Nom", "x-purpose": "Identifier."},
         "siege": {
-            "type": "object", "title": "Siège", "x-purpose": "Adresser le courrier.",
+            "type": "object",
+            "title": "Siège",
+            "x-purpose": "Adresser le courrier.",
             "required": ["ville"],
             "properties": {
                 "ville": {"type": "string", "title": "Ville", "x-purpose": "Courrier."},
-                "pmr": {"type": "boolean", "title": "Accessible", "x-purpose": "Accès."},
+                "pmr": {
+                    "type": "boolean",
+                    "title": "Accessible",
+                    "x-purpose": "Accès.",
+                },
             },
         },
     },
@@ -175,7 +228,9 @@ def test_nested_group_is_a_fieldset_and_is_stored_nested(agent, make_form, app):
 
     def send(data):
         page = agent.get("/formulaires/asso/").text
-        return agent.post("/formulaires/asso/", data={"csrf_token": csrf_from(page), **data})
+        return agent.post(
+            "/formulaires/asso/", data={"csrf_token": csrf_from(page), **data}
+        )
 
     # The group left blank (its checkbox unticked) is no answer: no error.
     assert send({"nom": "Club"}).status_code == 302
@@ -183,11 +238,15 @@ def test_nested_group_is_a_fieldset_and_is_stored_nested(agent, make_form, app):
     response = send({"nom": "Club 2", "siege.pmr": "oui"})
     assert response.status_code == 422
     assert 'href="#champ-1-0"' in response.text
-    assert send({"nom": "Club 3", "siege.ville": "Lyon", "siege.pmr": "oui"}
-                ).status_code == 302
+    assert (
+        send({"nom": "Club 3", "siege.ville": "Lyon", "siege.pmr": "oui"}).status_code
+        == 302
+    )
     rows = public_rows(app, "asso")
     assert [(r["nom"], r["siege__ville"], r["siege__pmr"]) for r in rows] == [
-        ("Club", None, None), ("Club 3", "Lyon", 1)]
+        ("Club", None, None),
+        ("Club 3", "Lyon", 1),
+    ]
 
 
 LISTED = {
@@ -197,14 +256,21 @@ LISTED = {
     "properties": {
         "dispositif": {"type": "string", "title": "Dispositif", "x-purpose": "Nommer."},
         "beneficiaires": {
-            "type": "array", "title": "Bénéficiaires", "minItems": 1,
+            "type": "array",
+            "title": "Bénéficiaires",
+            "minItems": 1,
             "x-purpose": "Savoir qui reçoit l'aide.",
             "items": {
-                "type": "object", "required": ["nom", "montant"],
+                "type": "object",
+                "required": ["nom", "montant"],
                 "properties": {
                     "nom": {"type": "string", "title": "Nom", "x-purpose": "Qui."},
-                    "montant": {"type": "number", "minimum": 0, "title": "Montant",
-                                "x-purpose": "Combien."},
+                    "montant": {
+                        "type": "number",
+                        "minimum": 0,
+                        "title": "Montant",
+                        "x-purpose": "Combien.",
+                    },
                 },
             },
         },
@@ -219,58 +285,93 @@ def test_repeatable_group_without_javascript(agent, make_form, app):
     assert "beneficiaires.1.nom" not in html
 
     page = agent.get("/formulaires/subv/").text
-    base = {"csrf_token": csrf_from(page), "dispositif": "Sport",
-            "beneficiaires.0.nom": "Club A", "beneficiaires.0.montant": "1 200,5"}
+    base = {
+        "csrf_token": csrf_from(page),
+        "dispositif": "Sport",
+        "beneficiaires.0.nom": "Club A",
+        "beneficiaires.0.montant": "1 200,5",
+    }
     # "Add a row": the same page again with a blank second row, nothing saved.
-    added = agent.post("/formulaires/subv/", data={**base,
-                                                   "_ajouter_ligne": "beneficiaires"})
+    added = agent.post(
+        "/formulaires/subv/", data={**base, "_ajouter_ligne": "beneficiaires"}
+    )
     assert added.status_code == 200
     assert 'name="beneficiaires.1.nom"' in added.text
     assert 'value="Club A"' in added.text
     assert public_rows(app, "subv") == []
 
     # An error in the second row points at that row's field.
-    wrong = agent.post("/formulaires/subv/", data={
-        **base, "beneficiaires.1.nom": "Club B", "beneficiaires.1.montant": "-3"})
+    wrong = agent.post(
+        "/formulaires/subv/",
+        data={**base, "beneficiaires.1.nom": "Club B", "beneficiaires.1.montant": "-3"},
+    )
     assert wrong.status_code == 422
     assert 'href="#champ-1-r1-1"' in wrong.text
 
     # Remove the first row: the second moves up, what was typed is kept.
-    removed = agent.post("/formulaires/subv/", data={
-        **base, "beneficiaires.1.nom": "Club B", "beneficiaires.1.montant": "30",
-        "_retirer_ligne": "beneficiaires.0"})
+    removed = agent.post(
+        "/formulaires/subv/",
+        data={
+            **base,
+            "beneficiaires.1.nom": "Club B",
+            "beneficiaires.1.montant": "30",
+            "_retirer_ligne": "beneficiaires.0",
+        },
+    )
     assert removed.status_code == 200
     assert 'name="beneficiaires.0.nom" value="Club B"' in removed.text
     assert "Club A" not in removed.text
 
-    saved = agent.post("/formulaires/subv/", data={
-        **base, "beneficiaires.1.nom": "Club B", "beneficiaires.1.montant": "30"})
+    saved = agent.post(
+        "/formulaires/subv/",
+        data={**base, "beneficiaires.1.nom": "Club B", "beneficiaires.1.montant": "30"},
+    )
     assert saved.status_code == 302
     assert public_rows(app, "subv")[0]["dispositif"] == "Sport"
     children = public_rows(app, "subv__beneficiaires")
     assert [(r["_position"], r["nom"], r["montant"]) for r in children] == [
-        (0, "Club A", 1200.5), (1, "Club B", 30.0)]
+        (0, "Club A", 1200.5),
+        (1, "Club B", 30.0),
+    ]
 
 
 def test_api_list_errors_point_at_the_row(client, token, make_form, app):
     make_form(LISTED, "subv")
     headers = {"Authorization": f"Bearer {token}"}
     url = "/api/v1/forms/subv/entries"
-    bad = client.post(url, headers=headers, json={
-        "dispositif": "X", "beneficiaires": [{"nom": "A", "montant": 1},
-                                             {"nom": "B", "montant": -1},
-                                             {"montant": 2, "inconnu": 1}]})
+    bad = client.post(
+        url,
+        headers=headers,
+        json={
+            "dispositif": "X",
+            "beneficiaires": [
+                {"nom": "A", "montant": 1},
+                {"nom": "B", "montant": -1},
+                {"montant": 2, "inconnu": 1},
+            ],
+        },
+    )
     assert bad.status_code == 422
     assert {e["path"] for e in bad.get_json()["errors"]} == {
-        "/beneficiaires/1/montant", "/beneficiaires/2/nom", "/beneficiaires/2/inconnu"}
-    good = client.post(url, headers=headers, json={
-        "dispositif": "X", "beneficiaires": [{"nom": "A", "montant": 1}]})
+        "/beneficiaires/1/montant",
+        "/beneficiaires/2/nom",
+        "/beneficiaires/2/inconnu",
+    }
+    good = client.post(
+        url,
+        headers=headers,
+        json={"dispositif": "X", "beneficiaires": [{"nom": "A", "montant": 1}]},
+    )
     assert good.status_code == 201
     entry = f"{url}/{good.get_json()['id']}"
     assert client.get(entry, headers=headers).get_json()["data"]["beneficiaires"] == [
-        {"nom": "A", "montant": 1}]
-    replaced = client.put(entry, headers={**headers, "If-Match": "1"}, json={
-        "dispositif": "X", "beneficiaires": [{"nom": "C", "montant": 5}]})
+        {"nom": "A", "montant": 1}
+    ]
+    replaced = client.put(
+        entry,
+        headers={**headers, "If-Match": "1"},
+        json={"dispositif": "X", "beneficiaires": [{"nom": "C", "montant": 5}]},
+    )
     assert replaced.status_code == 200
     assert [r["nom"] for r in public_rows(app, "subv__beneficiaires")] == ["C"]
     client.delete(entry, headers={**headers, "If-Match": "2"})

@@ -17,23 +17,54 @@ FORM = {
     "required": ["batiment"],
     "x-license": {"title": "ODbL", "url": "https://opendatacommons.org/licenses/odbl/"},
     "properties": {
-        "batiment": {"type": "string", "title": "Bâtiment",
-                     "x-purpose": "Situer le gardien pour les services techniques."},
-        "telephone": {"type": "string", "title": "Téléphone", "x-publish": False,
-                      "x-purpose": "Joindre le gardien en urgence ; jamais publié."},
-        "code_alarme": {"type": "string", "title": "Code d'alarme", "writeOnly": True,
-                        "x-purpose": "Intervention de nuit."},
-        "mot_de_passe": {"type": "string", "format": "password", "title": "Mot de passe",
-                         "x-purpose": "Accès au local."},
-        "select": {"type": "integer", "title": "Select", "x-purpose": "Nom réservé SQL."},
+        "batiment": {
+            "type": "string",
+            "title": "Bâtiment",
+            "x-purpose": "Situer le gardien pour les services techniques.",
+        },
+        "telephone": {
+            "type": "string",
+            "title": "Téléphone",
+            "x-publish": False,
+            "x-purpose": "Joindre le gardien en urgence ; jamais publié.",
+        },
+        "code_alarme": {
+            "type": "string",
+            "title": "Code d'alarme",
+            "writeOnly": True,
+            "x-purpose": "Intervention de nuit.",
+        },
+        "mot_de_passe": {
+            "type": "string",
+            "format": "password",
+            "title": "Mot de passe",
+            "x-purpose": "Accès au local.",
+        },
+        "select": {
+            "type": "integer",
+            "title": "Select",
+            "x-purpose": "Nom réservé SQL.",
+        },
         "group": {"type": "string", "title": "Group", "x-purpose": "Nom réservé SQL."},
         "ID": {"type": "string", "title": "ID", "x-purpose": "Majuscules près de _id."},
-        "année": {"type": "integer", "x-type": "year", "title": "Année",
-                  "x-purpose": "Année de prise de poste."},
+        "année": {
+            "type": "integer",
+            "x-type": "year",
+            "title": "Année",
+            "x-purpose": "Année de prise de poste.",
+        },
     },
 }
-ENTRY = {"batiment": "Mairie", "telephone": SECRET, "code_alarme": SECRET,
-         "mot_de_passe": SECRET, "select": 1, "group": "g", "ID": "A1", "année": 2024}
+ENTRY = {
+    "batiment": "Mairie",
+    "telephone": SECRET,
+    "code_alarme": SECRET,
+    "mot_de_passe": SECRET,
+    "select": 1,
+    "group": "g",
+    "ID": "A1",
+    "année": 2024,
+}
 
 
 def _import(server, tmp_path, slug):
@@ -80,13 +111,23 @@ def test_unpublished_values_never_reach_public_db_or_data(server, api, tmp_path)
 
 def test_reserved_words_and_odd_names_are_columns(server, api, tmp_path):
     slug = _import(server, tmp_path, "gardiens-noms")
-    assert api.post(server.url(f"/api/v1/forms/{slug}/entries"), json=ENTRY).status_code == 201
+    assert (
+        api.post(server.url(f"/api/v1/forms/{slug}/entries"), json=ENTRY).status_code
+        == 201
+    )
     row = requests.get(server.url(f"/data/public/{slug}.json?_shape=array")).json()[0]
     assert row["select"] == 1 and row["group"] == "g" and row["ID"] == "A1"
     assert row["année"] == 2024
     assert isinstance(row["_id"], int)
-    assert list(row)[:7] == ["_id", "_revision", "_form_version", "_state",
-                             "_organisation", "_created_at", "_updated_at"]
+    assert list(row)[:7] == [
+        "_id",
+        "_revision",
+        "_form_version",
+        "_state",
+        "_organisation",
+        "_created_at",
+        "_updated_at",
+    ]
 
 
 def test_columns_are_described_by_their_purpose(server, tmp_path):
@@ -112,10 +153,13 @@ def test_datasette_links_work_under_data(server, api, tmp_path):
     slug = _import(server, tmp_path, "gardiens-pages")
     for i in range(3):
         body = dict(ENTRY, batiment=f"B{i}")
-        assert api.post(server.url(f"/api/v1/forms/{slug}/entries"), json=body).status_code == 201
+        assert (
+            api.post(server.url(f"/api/v1/forms/{slug}/entries"), json=body).status_code
+            == 201
+        )
     first = requests.get(server.url(f"/data/public/{slug}.json?_shape=array&_size=2"))
     link = first.headers["Link"]
-    next_url = link[link.index("<") + 1:link.index(">")]
+    next_url = link[link.index("<") + 1 : link.index(">")]
     assert "/data/public/" in next_url
     second = requests.get(next_url)
     assert isinstance(second.json(), list), (link, second.text[:300])
@@ -147,8 +191,12 @@ def test_rebuild_and_repair_restore_the_projection(app, agent, token, make_form)
     headers = {"Authorization": f"Bearer {token}"}
     for name in ("A", "B"):
         body = dict(ENTRY, batiment=name)
-        assert agent.post("/api/v1/forms/gardiens/entries", json=body,
-                          headers=headers).status_code == 201
+        assert (
+            agent.post(
+                "/api/v1/forms/gardiens/entries", json=body, headers=headers
+            ).status_code
+            == 201
+        )
     before = public_rows(app, "gardiens")
 
     conn = sqlite3.connect(Path(app.instance_path) / "public.db")
@@ -162,23 +210,37 @@ def test_rebuild_and_repair_restore_the_projection(app, agent, token, make_form)
     assert public_rows(app, "gardiens") == before
 
 
-def test_x_ref_holds_an_existing_entry_and_is_a_foreign_key(app, agent, token, make_form):
+def test_x_ref_holds_an_existing_entry_and_is_a_foreign_key(
+    app, agent, token, make_form
+):
     make_form(FORM, "gardiens")
-    make_form({
-        "title": "Astreintes", "type": "object", "required": ["gardien"],
-        "properties": {"gardien": {
-            "type": "integer", "title": "Gardien", "x-purpose": "Qui est d'astreinte.",
-            "x-ref": {"form": "gardiens", "label": "batiment"}}},
-    }, "astreintes")
+    make_form(
+        {
+            "title": "Astreintes",
+            "type": "object",
+            "required": ["gardien"],
+            "properties": {
+                "gardien": {
+                    "type": "integer",
+                    "title": "Gardien",
+                    "x-purpose": "Qui est d'astreinte.",
+                    "x-ref": {"form": "gardiens", "label": "batiment"},
+                }
+            },
+        },
+        "astreintes",
+    )
     headers = {"Authorization": f"Bearer {token}"}
     created = agent.post("/api/v1/forms/gardiens/entries", json=ENTRY, headers=headers)
     gardien = created.get_json()["id"]
 
-    ok = agent.post("/api/v1/forms/astreintes/entries", json={"gardien": gardien},
-                    headers=headers)
+    ok = agent.post(
+        "/api/v1/forms/astreintes/entries", json={"gardien": gardien}, headers=headers
+    )
     assert ok.status_code == 201
-    missing = agent.post("/api/v1/forms/astreintes/entries", json={"gardien": 999},
-                         headers=headers)
+    missing = agent.post(
+        "/api/v1/forms/astreintes/entries", json={"gardien": 999}, headers=headers
+    )
     assert missing.status_code == 422
     assert missing.get_json()["errors"][0]["path"] == "/gardien"
 

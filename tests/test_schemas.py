@@ -27,13 +27,22 @@ def problems_of(text: str) -> list[str]:
     [
         ({"$ref": "#/$defs/x"}, "/properties/champ/$ref", "introuvable"),
         ({"type": "object"}, "/properties/champ/properties", "x-type"),
-        ({"type": "object", "properties": {"a": {"$ref": "#/nulle"}}},
-         "/properties/champ/properties/a/$ref", "introuvable"),
-        ({"type": "array", "items": {"type": "object"}},
-         "/properties/champ/items", "groupes de champs"),
+        (
+            {"type": "object", "properties": {"a": {"$ref": "#/nulle"}}},
+            "/properties/champ/properties/a/$ref",
+            "introuvable",
+        ),
+        (
+            {"type": "array", "items": {"type": "object"}},
+            "/properties/champ/items",
+            "groupes de champs",
+        ),
         ({"type": "string", "if": {}, "then": {}}, "/properties/champ/if", "if/then"),
-        ({"oneOf": [{"type": "object", "properties": {"a": {"type": "string"}}}]},
-         "/properties/champ/oneOf", "oneOf"),
+        (
+            {"oneOf": [{"type": "object", "properties": {"a": {"type": "string"}}}]},
+            "/properties/champ/oneOf",
+            "oneOf",
+        ),
         ({"type": "string", "const": "x"}, "/properties/champ/const", "const"),
         ({"type": "string", "minimum": 3}, "/properties/champ/minimum", "minimum"),
     ],
@@ -58,16 +67,17 @@ def test_unreadable_json_names_line_and_column():
     assert "ligne 2" in problems[0]
 
 
-@pytest.mark.parametrize(
-    "name", ["_id", "_secret", "a__b", "", " espace"]
-)
+@pytest.mark.parametrize("name", ["_id", "_secret", "a__b", "", " espace"])
 def test_reserved_or_bad_field_names_are_refused(name):
     assert problems_of(schema_with({"type": "string", "title": "x"}, name=name))
 
 
 def test_names_differing_only_by_case_are_refused():
     text = json.dumps(
-        {"type": "object", "properties": {"ID": {"type": "string"}, "id": {"type": "string"}}}
+        {
+            "type": "object",
+            "properties": {"ID": {"type": "string"}, "id": {"type": "string"}},
+        }
     )
     assert any("casse" in p for p in problems_of(text))
 
@@ -103,10 +113,21 @@ def test_table_schema_repairs_are_listed():
     descriptor = {
         "name": "Mon Schéma",
         "fields": [
-            {"name": "lat", "type": "number", "title": "Latitude",
-             "description": "Où.", "constraints": {"minimum": "-90"}},
-            {"name": "etat", "type": "string", "title": "État", "description": "Quoi.",
-             "required": True, "enum": ["a", "b"]},
+            {
+                "name": "lat",
+                "type": "number",
+                "title": "Latitude",
+                "description": "Où.",
+                "constraints": {"minimum": "-90"},
+            },
+            {
+                "name": "etat",
+                "type": "string",
+                "title": "État",
+                "description": "Quoi.",
+                "required": True,
+                "enum": ["a", "b"],
+            },
         ],
         "custom_checks": [{"name": "x"}],
     }
@@ -122,41 +143,74 @@ def test_table_schema_repairs_are_listed():
 
 
 def test_local_refs_are_inlined_with_their_siblings():
-    text = json.dumps({
-        "$defs": {"code": {"type": "string", "pattern": "^[0-9]{5}$",
-                           "x-purpose": "Code postal."}},
-        "type": "object",
-        "properties": {"cp": {"$ref": "#/$defs/code", "title": "Code postal"}},
-    })
+    text = json.dumps(
+        {
+            "$defs": {
+                "code": {
+                    "type": "string",
+                    "pattern": "^[0-9]{5}$",
+                    "x-purpose": "Code postal.",
+                }
+            },
+            "type": "object",
+            "properties": {"cp": {"$ref": "#/$defs/code", "title": "Code postal"}},
+        }
+    )
     loaded = load_text(text)
     assert loaded.canonical["properties"]["cp"] == {
-        "type": "string", "pattern": "^[0-9]{5}$", "x-purpose": "Code postal.",
+        "type": "string",
+        "pattern": "^[0-9]{5}$",
+        "x-purpose": "Code postal.",
         "title": "Code postal",
     }
     assert "$defs" not in loaded.canonical
 
 
 def test_recursive_ref_is_refused_naming_it():
-    text = json.dumps({
-        "definitions": {"node": {"type": "object", "properties": {
-            "child": {"$ref": "#/definitions/node"}}}},
-        "type": "object",
-        "properties": {"tree": {"$ref": "#/definitions/node"}},
-    })
+    text = json.dumps(
+        {
+            "definitions": {
+                "node": {
+                    "type": "object",
+                    "properties": {"child": {"$ref": "#/definitions/node"}},
+                }
+            },
+            "type": "object",
+            "properties": {"tree": {"$ref": "#/definitions/node"}},
+        }
+    )
     problems = problems_of(text)
-    assert any("/properties/tree/properties/child/$ref" in p and "récursive" in p
-               for p in problems), problems
+    assert any(
+        "/properties/tree/properties/child/$ref" in p and "récursive" in p
+        for p in problems
+    ), problems
 
 
 def test_shared_dictionary_next_to_the_schema(tmp_path):
     from dnt_forms.schemas import load_file
 
-    (tmp_path / "_dico.json").write_text(json.dumps(
-        {"$defs": {"insee": {"type": "string", "title": "Code INSEE",
-                             "x-purpose": "Identifier la commune."}}}))
+    (tmp_path / "_dico.json").write_text(
+        json.dumps(
+            {
+                "$defs": {
+                    "insee": {
+                        "type": "string",
+                        "title": "Code INSEE",
+                        "x-purpose": "Identifier la commune.",
+                    }
+                }
+            }
+        )
+    )
     form = tmp_path / "form.json"
-    form.write_text(json.dumps({"type": "object", "properties": {
-        "commune": {"$ref": "_dico.json#/$defs/insee"}}}))
+    form.write_text(
+        json.dumps(
+            {
+                "type": "object",
+                "properties": {"commune": {"$ref": "_dico.json#/$defs/insee"}},
+            }
+        )
+    )
     loaded = load_file(form)
     assert loaded.canonical["properties"]["commune"]["title"] == "Code INSEE"
 
@@ -164,11 +218,19 @@ def test_shared_dictionary_next_to_the_schema(tmp_path):
 def test_draft07_dependencies_keep_their_meaning():
     from dnt_forms.schemas.resolve import canonical_schema
 
-    schema = {"type": "object",
-              "properties": {"a": {"type": "string"}, "b": {"type": "string"},
-                             "t": {"type": "array", "items": [{"type": "string"}],
-                                   "additionalItems": {"type": "number"}}},
-              "dependencies": {"a": ["b"], "b": {"required": ["a"]}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "string"},
+            "t": {
+                "type": "array",
+                "items": [{"type": "string"}],
+                "additionalItems": {"type": "number"},
+            },
+        },
+        "dependencies": {"a": ["b"], "b": {"required": ["a"]}},
+    }
     canonical = canonical_schema(schema)
     assert canonical["dependentRequired"] == {"a": ["b"]}
     assert canonical["dependentSchemas"] == {"b": {"required": ["a"]}}

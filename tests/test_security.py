@@ -10,9 +10,12 @@ HOSTILE = {
     "description": "<img src=x onerror=alert(1)>",
     "type": "object",
     "properties": {
-        "champ": {"type": "string", "title": "<b>gras</b>",
-                  "x-purpose": "<script>alert('finalité')</script>",
-                  "enum": ["<i>a</i>", "b"]},
+        "champ": {
+            "type": "string",
+            "title": "<b>gras</b>",
+            "x-purpose": "<script>alert('finalité')</script>",
+            "enum": ["<i>a</i>", "b"],
+        },
     },
 }
 
@@ -37,8 +40,11 @@ def test_logout_needs_the_csrf_token(agent):
 
 
 def _session_cookie(response) -> str:
-    return next(h for h in response.headers.getlist("Set-Cookie")
-                if h.startswith("dnt_session="))
+    return next(
+        h
+        for h in response.headers.getlist("Set-Cookie")
+        if h.startswith("dnt_session=")
+    )
 
 
 def _login_response(app):
@@ -48,9 +54,14 @@ def _login_response(app):
         create_user("c@d.fr", "agent", password="mot-de-passe-long")
     client = app.test_client()
     page = client.get("/connexion").text
-    return client.post("/connexion", data={
-        "email": "c@d.fr", "password": "mot-de-passe-long", "csrf_token": csrf_from(page),
-    })
+    return client.post(
+        "/connexion",
+        data={
+            "email": "c@d.fr",
+            "password": "mot-de-passe-long",
+            "csrf_token": csrf_from(page),
+        },
+    )
 
 
 def test_session_cookie_is_secure_only_over_https(tmp_path):
@@ -67,9 +78,14 @@ def test_session_cookie_is_secure_only_over_https(tmp_path):
 def test_wrong_password_is_refused_in_french(client, agent):
     client.post("/deconnexion", data={"csrf_token": csrf_from(client.get("/").text)})
     page = client.get("/connexion").text
-    response = client.post("/connexion", data={
-        "email": "agent@paris.fr", "password": "faux", "csrf_token": csrf_from(page),
-    })
+    response = client.post(
+        "/connexion",
+        data={
+            "email": "agent@paris.fr",
+            "password": "faux",
+            "csrf_token": csrf_from(page),
+        },
+    )
     assert response.status_code == 422
     assert "<title>Erreur" in response.text
     assert "ne correspondent à aucun compte" in response.text
@@ -85,11 +101,23 @@ def test_one_time_link_works_once(app):
     url = f"/connexion/lien/{token}"
     page = client.get(url)
     assert page.status_code == 200
-    short = client.post(url, data={"password": "court", "confirm": "court",
-                                   "csrf_token": csrf_from(page.text)})
+    short = client.post(
+        url,
+        data={
+            "password": "court",
+            "confirm": "court",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert short.status_code == 422 and "10 caractères" in short.text
-    done = client.post(url, data={"password": "une-bonne-phrase", "confirm": "une-bonne-phrase",
-                                  "csrf_token": csrf_from(page.text)})
+    done = client.post(
+        url,
+        data={
+            "password": "une-bonne-phrase",
+            "confirm": "une-bonne-phrase",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert done.status_code == 302
     assert client.get("/").status_code == 200
     assert app.test_client().get(url).status_code == 404
@@ -98,10 +126,14 @@ def test_one_time_link_works_once(app):
 def test_sign_in_is_rate_limited_per_account_across_clients(app, agent):
     def attempt(client, password):
         page = client.get("/connexion").text
-        return client.post("/connexion", data={
-            "email": "agent@paris.fr", "password": password,
-            "csrf_token": csrf_from(page),
-        })
+        return client.post(
+            "/connexion",
+            data={
+                "email": "agent@paris.fr",
+                "password": password,
+                "csrf_token": csrf_from(page),
+            },
+        )
 
     for _ in range(5):
         assert attempt(app.test_client(), "mauvais").status_code == 422
@@ -118,24 +150,48 @@ def test_sign_in_is_rate_limited_per_address(app):
     client = app.test_client()
     for i in range(MAX_FAILURES_ADDRESS):
         page = client.get("/connexion").text
-        client.post("/connexion", data={"email": f"x{i}@y.fr", "password": "faux",
-                                        "csrf_token": csrf_from(page)})
+        client.post(
+            "/connexion",
+            data={
+                "email": f"x{i}@y.fr",
+                "password": "faux",
+                "csrf_token": csrf_from(page),
+            },
+        )
     page = client.get("/connexion").text
-    response = client.post("/connexion", data={"email": "new@y.fr", "password": "faux",
-                                               "csrf_token": csrf_from(page)})
+    response = client.post(
+        "/connexion",
+        data={"email": "new@y.fr", "password": "faux", "csrf_token": csrf_from(page)},
+    )
     assert response.status_code == 429
 
 
 def test_failure_counters_are_shared_by_gunicorn_workers(server):
     import requests
 
-    server.cli("user", "create", "cible@paris.fr", "--role", "agent", "--org", "75056",
-               "--password-stdin", stdin="mot-de-passe-cible\n")
+    server.cli(
+        "user",
+        "create",
+        "cible@paris.fr",
+        "--role",
+        "agent",
+        "--org",
+        "75056",
+        "--password-stdin",
+        stdin="mot-de-passe-cible\n",
+    )
     statuses = []
     for _ in range(6):
         session = requests.Session()  # a new connection each time: any worker
         page = session.get(server.url("/connexion")).text
-        statuses.append(session.post(server.url("/connexion"), data={
-            "email": "cible@paris.fr", "password": "faux", "csrf_token": csrf_from(page),
-        }).status_code)
+        statuses.append(
+            session.post(
+                server.url("/connexion"),
+                data={
+                    "email": "cible@paris.fr",
+                    "password": "faux",
+                    "csrf_token": csrf_from(page),
+                },
+            ).status_code
+        )
     assert statuses == [422] * 5 + [429]

@@ -27,7 +27,9 @@ SCHEMA = """{
 def test_post_then_read_back_through_datasette(server, api, tmp_path):
     path = tmp_path / "salles.json"
     path.write_text(SCHEMA)
-    slug = last_line(server.cli("schema", "import", str(path), "--slug", "salles-smoke"))
+    slug = last_line(
+        server.cli("schema", "import", str(path), "--slug", "salles-smoke")
+    )
     assert slug == "salles-smoke"
 
     entry = {
@@ -62,7 +64,9 @@ def test_html_entry_appears_in_datasette(server, tmp_path):
     path.write_text(SCHEMA)
     slug = last_line(server.cli("schema", "import", str(path), "--slug", "salles-html"))
 
-    browser = sign_in(requests.Session(), server, "agent@paris.fr", "mot-de-passe-agent")
+    browser = sign_in(
+        requests.Session(), server, "agent@paris.fr", "mot-de-passe-agent"
+    )
     page = browser.get(server.url(f"/formulaires/{slug}/"))
     assert page.status_code == 200
     response = browser.post(

@@ -75,9 +75,11 @@ def accounts():
             return _create_account(values)
 
     users = db.session.execute(db.select(User).order_by(User.email)).scalars().all()
-    orgs = db.session.execute(
-        db.select(Organisation).order_by(Organisation.code)
-    ).scalars().all()
+    orgs = (
+        db.session.execute(db.select(Organisation).order_by(Organisation.code))
+        .scalars()
+        .all()
+    )
     return (
         render_template(
             "admin/accounts.html",
@@ -107,13 +109,20 @@ def _account_errors(values: dict) -> list[dict]:
     email = values["email"]
     if len(email) > EMAIL_MAX or not EMAIL_PATTERN.fullmatch(email):
         errors.append(
-            page_error("email", "Adresse électronique", "Indiquez l'adresse du "
-                       "compte, par exemple prenom.nom@commune.fr.")
+            page_error(
+                "email",
+                "Adresse électronique",
+                "Indiquez l'adresse du compte, par exemple prenom.nom@commune.fr.",
+            )
         )
     elif find_user(email):
         errors.append(
-            page_error("email", "Adresse électronique", f"Le compte {email} existe "
-                       "déjà : ouvrez-le dans la liste pour lui donner un lien.")
+            page_error(
+                "email",
+                "Adresse électronique",
+                f"Le compte {email} existe "
+                "déjà : ouvrez-le dans la liste pour lui donner un lien.",
+            )
         )
 
     if values["role"] not in ROLES:
@@ -122,16 +131,23 @@ def _account_errors(values: dict) -> list[dict]:
     code = values["organisation"]
     if code and find_org(code) is None:
         errors.append(
-            page_error("organisation", "Organisation", f"Organisation {code} "
-                       "inconnue : choisissez-en une dans la liste.")
+            page_error(
+                "organisation",
+                "Organisation",
+                f"Organisation {code} inconnue : choisissez-en une dans la liste.",
+            )
         )
 
     errors += forms_errors(values["formulaires"], "Formulaires gérés")
     if values["formulaires"] and values["role"] != "manager":
         errors.append(
-            page_error(forms_anchor(), "Formulaires gérés", "Seul un gestionnaire "
-                       "gère des formulaires : décochez-les ou choisissez le rôle "
-                       "Gestionnaire.")
+            page_error(
+                forms_anchor(),
+                "Formulaires gérés",
+                "Seul un gestionnaire "
+                "gère des formulaires : décochez-les ou choisissez le rôle "
+                "Gestionnaire.",
+            )
         )
     return errors
 
@@ -149,8 +165,12 @@ def forms_errors(slugs: list[str], title: str) -> list[dict]:
     if not unknown:
         return []
     return [
-        page_error(forms_anchor(), title, f"Formulaire(s) inconnu(s) : "
-                   f"{', '.join(unknown)}. Rechargez la page et recommencez.")
+        page_error(
+            forms_anchor(),
+            title,
+            f"Formulaire(s) inconnu(s) : "
+            f"{', '.join(unknown)}. Rechargez la page et recommencez.",
+        )
     ]
 
 
@@ -178,9 +198,13 @@ def render_account(
     errors: list[dict] | None = None,
 ):
     """The account page; a `link` or a `token` given here is shown this once only."""
-    tokens = db.session.execute(
-        db.select(ApiToken).filter_by(user_id=user.id).order_by(ApiToken.id)
-    ).scalars().all()
+    tokens = (
+        db.session.execute(
+            db.select(ApiToken).filter_by(user_id=user.id).order_by(ApiToken.id)
+        )
+        .scalars()
+        .all()
+    )
     errors = errors or []
     body = render_template(
         "admin/account.html",

@@ -27,13 +27,17 @@ def _form_or_404(slug: str) -> Form:
 
 def _render(form: Form, errors: list[dict] | None = None, ticked=None):
     errors = errors or []
-    orgs = db.session.execute(
-        db.select(Organisation).order_by(Organisation.code)
-    ).scalars().all()
+    orgs = (
+        db.session.execute(db.select(Organisation).order_by(Organisation.code))
+        .scalars()
+        .all()
+    )
     latest = form.versions[-1] if form.versions else None
-    admins = db.session.execute(
-        db.select(User).filter_by(role="admin").order_by(User.email)
-    ).scalars().all()
+    admins = (
+        db.session.execute(db.select(User).filter_by(role="admin").order_by(User.email))
+        .scalars()
+        .all()
+    )
     body = render_template(
         "admin/form.html",
         form=form,
@@ -91,9 +95,11 @@ def form_organisations(slug):
     codes = request.form.getlist("organisations")
     unknown = unknown_org_codes(codes)
     if unknown:
-        first = db.session.execute(
-            db.select(Organisation.code).order_by(Organisation.code)
-        ).scalars().first()
+        first = (
+            db.session.execute(db.select(Organisation.code).order_by(Organisation.code))
+            .scalars()
+            .first()
+        )
         error = page_error(
             f"org-{first}" if first else "",
             "Organisations",

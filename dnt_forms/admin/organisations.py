@@ -67,22 +67,27 @@ def _org_errors(values: dict) -> list[dict]:
         errors.append(page_error("code", "Code", f"Indiquez {ORG_CODE_HELP}."))
     elif not valid_org_code(code):
         errors.append(
-            page_error("code", "Code", f"« {code} » n'est pas valide : indiquez "
-                       f"{ORG_CODE_HELP}.")
+            page_error(
+                "code",
+                "Code",
+                f"« {code} » n'est pas valide : indiquez {ORG_CODE_HELP}.",
+            )
         )
     elif find_org(code):
-        errors.append(
-            page_error("code", "Code", f"L'organisation {code} existe déjà.")
-        )
+        errors.append(page_error("code", "Code", f"L'organisation {code} existe déjà."))
 
     if not values["nom"]:
         errors.append(
-            page_error("nom", "Nom", "Indiquez le nom de l'organisation, par "
-                       "exemple « Ville de Rennes ».")
+            page_error(
+                "nom",
+                "Nom",
+                "Indiquez le nom de l'organisation, par exemple « Ville de Rennes ».",
+            )
         )
     elif len(values["nom"]) > NAME_MAX:
         errors.append(
-            page_error("nom", "Nom", f"Le nom dépasse {NAME_MAX} caractères : "
-                       "abrégez-le.")
+            page_error(
+                "nom", "Nom", f"Le nom dépasse {NAME_MAX} caractères : abrégez-le."
+            )
         )
     return errors

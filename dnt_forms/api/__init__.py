@@ -142,8 +142,9 @@ def schema(slug):
 def _strict_json():
     if not request.is_json:
         raise ApiError(
-            415, "Envoyez l'entrée en JSON, avec l'en-tête "
-            "« Content-Type: application/json »."
+            415,
+            "Envoyez l'entrée en JSON, avec l'en-tête "
+            "« Content-Type: application/json ».",
         )
 
     def refuse_constant(name):
@@ -226,8 +227,14 @@ def _entry_json(entry, opened) -> dict:
     }
 
 
-API_SORTS = {"id": "id", "-id": "-id", "updated": "maj", "-updated": "-maj",
-             "state": "etat", "-state": "-etat"}
+API_SORTS = {
+    "id": "id",
+    "-id": "-id",
+    "updated": "maj",
+    "-updated": "-maj",
+    "state": "etat",
+    "-state": "-etat",
+}
 
 
 @bp.get("/forms/<slug>/entries")
@@ -287,7 +294,7 @@ def _if_match() -> int:
         raise ApiError(428)
     value = header.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise ApiError(412, "If-Match doit contenir une révision, par exemple \"3\".")
+        raise ApiError(412, 'If-Match doit contenir une révision, par exemple "3".')
     return int(value)
 
 
@@ -295,8 +302,9 @@ def _editable_entry(slug: str, entry_id: int):
     opened = _form_for(slug, write=True)
     entry = _visible_entry(opened, entry_id)
     if not can_edit_entry(g.api_user, entry):
-        raise ApiError(403, "Cette entrée ne peut plus être modifiée (retirée ou "
-                       "formulaire clos).")
+        raise ApiError(
+            403, "Cette entrée ne peut plus être modifiée (retirée ou formulaire clos)."
+        )
     return opened, entry
 
 
@@ -308,7 +316,12 @@ def replace(slug, entry_id):
     data = _valid_entry(opened)
     try:
         entry = change_entry(
-            opened, entry, expected, g.api_user, data=data, state="submitted",
+            opened,
+            entry,
+            expected,
+            g.api_user,
+            data=data,
+            state="submitted",
             action="submit" if entry.state == "draft" else "update",
         )
     except RevisionConflictError as exc:

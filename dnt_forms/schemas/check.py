@@ -242,8 +242,9 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         problems.append(SchemaProblem(path, "un champ doit être un objet", "type"))
         return
     labelled = labelled_choices(prop) is not None
-    if any(key in NOT_YET and not (labelled and key in ("oneOf", "anyOf"))
-           for key in prop):
+    if any(
+        key in NOT_YET and not (labelled and key in ("oneOf", "anyOf")) for key in prop
+    ):
         _refuse_not_yet(prop, path, problems)
         return
 
@@ -280,7 +281,9 @@ def _check_property(name, prop, path, problems, warnings) -> None:
             )
         else:
             warnings.append(
-                SchemaProblem(f"{path}/{_escape(key)}", f"mot-clé « {key} » ignoré", key)
+                SchemaProblem(
+                    f"{path}/{_escape(key)}", f"mot-clé « {key} » ignoré", key
+                )
             )
 
     if kind == "array":
@@ -303,7 +306,9 @@ def _check_property(name, prop, path, problems, warnings) -> None:
 
     if "title" not in prop:
         warnings.append(
-            SchemaProblem(path, f"pas de « title » : le nom « {name} » sera affiché", "title")
+            SchemaProblem(
+                path, f"pas de « title » : le nom « {name} » sera affiché", "title"
+            )
         )
     if not (prop.get("x-purpose") or prop.get("description")):
         warnings.append(
@@ -342,7 +347,9 @@ def _check_group(name: str, prop: dict, path: str, problems, warnings) -> None:
             continue
         if key not in NOT_YET:
             warnings.append(
-                SchemaProblem(f"{path}/{_escape(key)}", f"mot-clé « {key} » ignoré", key)
+                SchemaProblem(
+                    f"{path}/{_escape(key)}", f"mot-clé « {key} » ignoré", key
+                )
             )
     if not (prop.get("x-purpose") or prop.get("description")):
         warnings.append(

@@ -23,12 +23,21 @@ from .check import DRAFT_07, DRAFT_2020, detect_draft
 logger = logging.getLogger(__name__)
 
 # Keywords that hold subschemas, and how: one schema, a list, or a mapping.
-_ONE = ("items", "additionalItems", "not", "if", "then", "else", "contains",
-        "additionalProperties", "propertyNames", "unevaluatedItems",
-        "unevaluatedProperties")
+_ONE = (
+    "items",
+    "additionalItems",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "additionalProperties",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
 _LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
-_MAP = ("properties", "patternProperties", "$defs", "definitions",
-        "dependentSchemas")
+_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 
 
 def canonical_schema(schema: dict, folders: list[Path] | None = None) -> dict:
@@ -143,7 +152,9 @@ class _Resolver:
                 self.files[name] = json.loads(candidate.read_text(encoding="utf-8"))
                 return self.files[name]
         self.problems.append(
-            SchemaProblem(where, f"fichier de définitions « {name} » introuvable", "$ref")
+            SchemaProblem(
+                where, f"fichier de définitions « {name} » introuvable", "$ref"
+            )
         )
         return None
 
@@ -167,7 +178,9 @@ def _from_draft7(node):
     dependencies = out.pop("dependencies", None)
     if isinstance(dependencies, dict):
         for name, value in dependencies.items():
-            target = "dependentRequired" if isinstance(value, list) else "dependentSchemas"
+            target = (
+                "dependentRequired" if isinstance(value, list) else "dependentSchemas"
+            )
             out.setdefault(target, {})[name] = value
     if isinstance(out.get("items"), list):
         out["prefixItems"] = out.pop("items")

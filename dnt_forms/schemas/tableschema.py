@@ -134,7 +134,9 @@ def _repair_field(field: dict, path: str, warnings: list) -> None:
     if isinstance(name, str) and name != name.strip():
         field["name"] = name.strip()
         warnings.append(
-            SchemaProblem(f"{path}/name", f"espaces retirés autour de « {name} »", "name")
+            SchemaProblem(
+                f"{path}/name", f"espaces retirés autour de « {name} »", "name"
+            )
         )
 
     examples = field.get("examples")

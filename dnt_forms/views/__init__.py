@@ -19,7 +19,6 @@ from ..entries import (
     OpenForm,
     listed_forms,
     open_form,
-    publish_entry,
     reference_errors,
     save_new_entry,
 )
@@ -39,7 +38,7 @@ from ..forms import (
 )
 from ..compiler import instantiate, leaves, value_at, walk
 from ..permissions import can_see_entry, manages
-from ..store import entries_for, get_entry, history_of
+from ..store import entries_for, get_entry
 from ..validation import draft_errors
 
 logger = logging.getLogger(__name__)
@@ -89,7 +88,9 @@ def field_value(data, spec):
 @bp.app_template_global("field_values")
 def field_values(specs, data):
     """(spec, value) of every field that holds a value, for reading an entry."""
-    return [(spec, value_at(data, spec.path)) for spec in leaves(instantiate(specs, data))]
+    return [
+        (spec, value_at(data, spec.path)) for spec in leaves(instantiate(specs, data))
+    ]
 
 
 @bp.route("/")
@@ -127,7 +128,9 @@ def stale_error() -> dict:
 def new_entry(slug):
     opened = opened_or_abort(slug)
     if opened.form.status == "closed":
-        flash("Ce formulaire est clos : il n'accepte plus de nouvelles entrées.", "erreur")
+        flash(
+            "Ce formulaire est clos : il n'accepte plus de nouvelles entrées.", "erreur"
+        )
         return redirect(url_for("views.entries", slug=slug))
 
     posted = request.form if request.method == "POST" else None

@@ -61,11 +61,16 @@ def login():
     if form.is_submitted():
         if not form.validate():
             errors.append(
-                {"anchor": "email", "title": None, "message": "Session expirée : "
-                 "renvoyez le formulaire."}
+                {
+                    "anchor": "email",
+                    "title": None,
+                    "message": "Session expirée : renvoyez le formulaire.",
+                }
             )
-        elif (wait := sign_in_wait(form.email.data or "", request.remote_addr)):
-            logger.warning("sign-in refused: too many failures (%s)", request.remote_addr)
+        elif wait := sign_in_wait(form.email.data or "", request.remote_addr):
+            logger.warning(
+                "sign-in refused: too many failures (%s)", request.remote_addr
+            )
             return (
                 render_template(
                     "auth/login.html",
@@ -128,7 +133,9 @@ def one_time_link(token):
         elif not problem and password != form.confirm.data:
             problem = "Les deux mots de passe ne sont pas identiques."
         if problem:
-            errors.append({"anchor": "password", "title": "Mot de passe", "message": problem})
+            errors.append(
+                {"anchor": "password", "title": "Mot de passe", "message": problem}
+            )
         else:
             user.password_hash = hash_password(password)
             user.session_version += 1

@@ -114,7 +114,13 @@ def entry(slug, entry_id):
 def _save(opened, found, revision, data, state, action):
     try:
         change_entry(
-            opened, found, revision, current_user(), data=data, state=state, action=action
+            opened,
+            found,
+            revision,
+            current_user(),
+            data=data,
+            state=state,
+            action=action,
         )
     except RevisionConflictError:
         return _conflict(opened, found, revision, data, request.form.get("action", ""))
@@ -226,8 +232,11 @@ def resolve_conflict(slug, entry_id):
     merged, choices, missing = _merge(opened, found, mine)
     if missing:
         errors = [
-            {"anchor": f"choix-{s.html_id}", "title": s.title,
-             "message": "choisissez la version à garder."}
+            {
+                "anchor": f"choix-{s.html_id}",
+                "title": s.title,
+                "message": "choisissez la version à garder.",
+            }
             for s in missing
         ]
         return _conflict(opened, found, revision, mine, action, errors, choices)
@@ -246,8 +255,12 @@ def withdraw(slug, entry_id):
     opened, found = _editable(slug, entry_id)
     try:
         change_entry(
-            opened, found, _revision_posted(), current_user(),
-            state="withdrawn", action="withdraw",
+            opened,
+            found,
+            _revision_posted(),
+            current_user(),
+            state="withdrawn",
+            action="withdraw",
         )
     except RevisionConflictError:
         flash(
@@ -278,8 +291,12 @@ def restore(slug, entry_id):
             break
     try:
         change_entry(
-            opened, found, _revision_posted(), current_user(),
-            state=previous, action="restore",
+            opened,
+            found,
+            _revision_posted(),
+            current_user(),
+            state=previous,
+            action="restore",
         )
     except (RevisionConflictError, DuplicateEntryError) as exc:
         flash(f"Rétablissement impossible : {exc}", "erreur")
