@@ -140,6 +140,7 @@ FORMAT_HINTS = {
     "year": "Année sur quatre chiffres.",
     "geopoint": "Longitude et latitude en degrés décimaux (WGS 84).",
     "lines": "Une valeur par ligne.",
+    "const": "Valeur fixée par le formulaire : elle ne se modifie pas.",
 }
 
 
@@ -413,6 +414,9 @@ def _compile_property(name: str, prop: dict, required: bool) -> FieldSpec:
 
 
 def _widget(prop: dict, json_type: str) -> tuple[str, str | None]:
+    if "const" in prop and json_type in ("string", "integer", "number", "boolean"):
+        # A fixed value: shown, never typed.
+        return "const", None
     x_type = prop.get("x-type")
     if x_type == "geopoint":
         return "geopoint", "number"

@@ -113,6 +113,8 @@ def prefill(form: EntryForm, specs: list[FieldSpec], data: dict | None) -> None:
 
 
 def display_value(spec: FieldSpec, value):
+    if spec.widget == "const":
+        return display(spec, value)
     if spec.widget == "checkboxes":
         return [str(v) for v in value] if isinstance(value, list) else []
     if spec.json_type == "boolean":
@@ -345,6 +347,9 @@ def convert(spec: FieldSpec, raw: list):
             raise french.InputError("Indiquez la longitude et la latitude.")
         return [french.parse_number(lon), french.parse_number(lat)]
 
+    if spec.widget == "const":
+        # Whatever was posted, the schema fixes the value.
+        return spec.prop["const"]
     text = raw[0]
     if spec.json_type == "boolean":
         if text in (None, ""):

@@ -56,9 +56,17 @@ FORM = {
     "type": "object",
     "required": ["rue", "jours"],
     "properties": {
-        "rue": {"type": "string", "title": "Rue", "x-purpose": "Localiser le chantier."},
-        "jours": {"type": "integer", "minimum": 1, "title": "Durée (jours)",
-                  "x-purpose": "Prévenir les riverains."},
+        "rue": {
+            "type": "string",
+            "title": "Rue",
+            "x-purpose": "Localiser le chantier.",
+        },
+        "jours": {
+            "type": "integer",
+            "minimum": 1,
+            "title": "Durée (jours)",
+            "x-purpose": "Prévenir les riverains.",
+        },
         "note": {"type": "string", "title": "Note", "x-purpose": "Précisions."},
     },
 }
@@ -101,14 +109,31 @@ SQLITE_MAX = 2**63 - 1  # the largest SQLite INTEGER
 HUGE = 10**20  # a number a URL, a form or a header may carry, beyond it
 
 SESSION_ACTORS = ["anon", "a", "b", "manager", "manager_c", "admin"]
-API_ACTORS = ["anon", "bad", "revoked", "a", "a_read", "a_other", "b", "manager",
-              "manager_c", "admin"]
+API_ACTORS = [
+    "anon",
+    "bad",
+    "revoked",
+    "a",
+    "a_read",
+    "a_other",
+    "b",
+    "manager",
+    "manager_c",
+    "admin",
+]
 
 # The entries each actor may see, anywhere it may look.
 SEES = {
-    "anon": set(), "bad": set(), "revoked": set(), "a_other": set(),
-    "a": A_ENTRIES, "a_read": A_ENTRIES, "b": {"b"},
-    "manager": ALL, "manager_c": ALL, "admin": ALL,
+    "anon": set(),
+    "bad": set(),
+    "revoked": set(),
+    "a_other": set(),
+    "a": A_ENTRIES,
+    "a_read": A_ENTRIES,
+    "b": {"b"},
+    "manager": ALL,
+    "manager_c": ALL,
+    "admin": ALL,
 }
 
 LOGIN = "302 → /connexion"
@@ -125,46 +150,46 @@ EO = "/formulaires/{other}/entrees"
 ER = "/formulaires/{reserved}/entrees"
 HTML_GRID = [
     # method  path                             anon   a    b    manager manager_c admin
-    ("GET",  "/",                              LOGIN, 200, 200, 200,    200,      200),
-    ("GET",  "/connexion",                     200,   200, 200, 200,    200,      200),
-    ("GET",  "/formulaires/{slug}/",           LOGIN, 200, 200, 200,    200,      200),
-    ("POST", "/formulaires/{slug}/",           LOGIN, 302, 302, 302,    302,      302),
-    ("GET",  "/formulaires/{reserved}/",       LOGIN, 403, 200, 403,    403,      200),
-    ("POST", "/formulaires/{reserved}/",       LOGIN, 403, 302, 403,    403,      302),
-    ("GET",  ER + "/",                         LOGIN, 403, 200, 403,    403,      200),
-    ("GET",  E + "/",                          LOGIN, 200, 200, 200,    200,      200),
+    ("GET", "/", LOGIN, 200, 200, 200, 200, 200),
+    ("GET", "/connexion", 200, 200, 200, 200, 200, 200),
+    ("GET", "/formulaires/{slug}/", LOGIN, 200, 200, 200, 200, 200),
+    ("POST", "/formulaires/{slug}/", LOGIN, 302, 302, 302, 302, 302),
+    ("GET", "/formulaires/{reserved}/", LOGIN, 403, 200, 403, 403, 200),
+    ("POST", "/formulaires/{reserved}/", LOGIN, 403, 302, 403, 403, 302),
+    ("GET", ER + "/", LOGIN, 403, 200, 403, 403, 200),
+    ("GET", E + "/", LOGIN, 200, 200, 200, 200, 200),
     # A's submitted entry
-    ("GET",  E + "/{a}",                       LOGIN, 200, 404, 200,    200,      200),
-    ("POST", E + "/{a}",                       LOGIN, 302, 404, 302,    302,      302),
-    ("POST", E + "/{a}/conflit",               LOGIN, 302, 404, 302,    302,      302),
-    ("POST", E + "/{a}/retrait",               LOGIN, 302, 404, 302,    302,      302),
-    ("POST", E + "/{a}/retablissement",        LOGIN, 403, 404, 403,    403,      403),
+    ("GET", E + "/{a}", LOGIN, 200, 404, 200, 200, 200),
+    ("POST", E + "/{a}", LOGIN, 302, 404, 302, 302, 302),
+    ("POST", E + "/{a}/conflit", LOGIN, 302, 404, 302, 302, 302),
+    ("POST", E + "/{a}/retrait", LOGIN, 302, 404, 302, 302, 302),
+    ("POST", E + "/{a}/retablissement", LOGIN, 403, 404, 403, 403, 403),
     # A's draft
-    ("GET",  E + "/{a_draft}",                 LOGIN, 200, 404, 200,    200,      200),
-    ("POST", E + "/{a_draft}",                 LOGIN, 302, 404, 302,    302,      302),
-    ("POST", E + "/{a_draft}/retrait",         LOGIN, 302, 404, 302,    302,      302),
+    ("GET", E + "/{a_draft}", LOGIN, 200, 404, 200, 200, 200),
+    ("POST", E + "/{a_draft}", LOGIN, 302, 404, 302, 302, 302),
+    ("POST", E + "/{a_draft}/retrait", LOGIN, 302, 404, 302, 302, 302),
     # A's withdrawn entry: seen, not edited; only managers restore it
-    ("GET",  E + "/{a_gone}",                  LOGIN, 200, 404, 200,    200,      200),
-    ("POST", E + "/{a_gone}",                  LOGIN, 403, 404, 403,    403,      403),
-    ("POST", E + "/{a_gone}/conflit",          LOGIN, 403, 404, 403,    403,      403),
-    ("POST", E + "/{a_gone}/retrait",          LOGIN, 403, 404, 403,    403,      403),
-    ("POST", E + "/{a_gone}/retablissement",   LOGIN, 403, 404, 302,    302,      302),
+    ("GET", E + "/{a_gone}", LOGIN, 200, 404, 200, 200, 200),
+    ("POST", E + "/{a_gone}", LOGIN, 403, 404, 403, 403, 403),
+    ("POST", E + "/{a_gone}/conflit", LOGIN, 403, 404, 403, 403, 403),
+    ("POST", E + "/{a_gone}/retrait", LOGIN, 403, 404, 403, 403, 403),
+    ("POST", E + "/{a_gone}/retablissement", LOGIN, 403, 404, 302, 302, 302),
     # B's entry
-    ("GET",  E + "/{b}",                       LOGIN, 404, 200, 200,    200,      200),
-    ("POST", E + "/{b}",                       LOGIN, 404, 302, 302,    302,      302),
-    ("POST", E + "/{b}/conflit",               LOGIN, 404, 302, 302,    302,      302),
-    ("POST", E + "/{b}/retrait",               LOGIN, 404, 302, 302,    302,      302),
-    ("POST", E + "/{b}/retablissement",        LOGIN, 404, 403, 403,    403,      403),
+    ("GET", E + "/{b}", LOGIN, 404, 200, 200, 200, 200),
+    ("POST", E + "/{b}", LOGIN, 404, 302, 302, 302, 302),
+    ("POST", E + "/{b}/conflit", LOGIN, 404, 302, 302, 302, 302),
+    ("POST", E + "/{b}/retrait", LOGIN, 404, 302, 302, 302, 302),
+    ("POST", E + "/{b}/retablissement", LOGIN, 404, 403, 403, 403, 403),
     # no such entry
-    ("GET",  E + "/{missing}",                 LOGIN, 404, 404, 404,    404,      404),
-    ("POST", E + "/{missing}",                 LOGIN, 404, 404, 404,    404,      404),
-    ("POST", E + "/{missing}/retrait",         LOGIN, 404, 404, 404,    404,      404),
+    ("GET", E + "/{missing}", LOGIN, 404, 404, 404, 404, 404),
+    ("POST", E + "/{missing}", LOGIN, 404, 404, 404, 404, 404),
+    ("POST", E + "/{missing}/retrait", LOGIN, 404, 404, 404, 404, 404),
     # B's entry asked for under another form
-    ("GET",  EO + "/{b}",                      LOGIN, 404, 404, 404,    404,      404),
-    ("POST", EO + "/{b}",                      LOGIN, 404, 404, 404,    404,      404),
-    ("POST", EO + "/{b}/retrait",              LOGIN, 404, 404, 404,    404,      404),
+    ("GET", EO + "/{b}", LOGIN, 404, 404, 404, 404, 404),
+    ("POST", EO + "/{b}", LOGIN, 404, 404, 404, 404, 404),
+    ("POST", EO + "/{b}/retrait", LOGIN, 404, 404, 404, 404, 404),
     # administration (every /admin/ route is also swept below)
-    ("GET",  "/admin/",                        LOGIN, 403, 403, 403,    403,      200),
+    ("GET", "/admin/", LOGIN, 403, 403, 403, 403, 200),
 ]
 
 A = "/api/v1/forms/{slug}/entries"
@@ -174,38 +199,38 @@ AO = "/api/v1/forms/{other}/entries"
 API_GRID = [
     # columns: anon bad revoked a a_read a_other b manager manager_c admin
     # method  path                  anon bad  rev  a    read othr b    mgr  mgrC admn
-    ("GET",    "/api/v1/forms",     401, 401, 401, 200, 200, 200, 200, 200, 200, 200),
-    ("GET",    AS + "/schema",      401, 401, 401, 200, 200, 403, 200, 200, 200, 200),
-    ("GET",    AR + "/schema",      401, 401, 401, 403, 403, 403, 200, 403, 403, 200),
-    ("GET",    A,                   401, 401, 401, 200, 200, 403, 200, 200, 200, 200),
-    ("POST",   A,                   401, 401, 401, 201, 403, 403, 201, 201, 201, 201),
-    ("GET",    AR + "/entries",     401, 401, 401, 403, 403, 403, 200, 403, 403, 200),
-    ("POST",   AR + "/entries",     401, 401, 401, 403, 403, 403, 201, 403, 403, 201),
-    ("GET",    AO,                  401, 401, 401, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/forms", 401, 401, 401, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", AS + "/schema", 401, 401, 401, 200, 200, 403, 200, 200, 200, 200),
+    ("GET", AR + "/schema", 401, 401, 401, 403, 403, 403, 200, 403, 403, 200),
+    ("GET", A, 401, 401, 401, 200, 200, 403, 200, 200, 200, 200),
+    ("POST", A, 401, 401, 401, 201, 403, 403, 201, 201, 201, 201),
+    ("GET", AR + "/entries", 401, 401, 401, 403, 403, 403, 200, 403, 403, 200),
+    ("POST", AR + "/entries", 401, 401, 401, 403, 403, 403, 201, 403, 403, 201),
+    ("GET", AO, 401, 401, 401, 200, 200, 200, 200, 200, 200, 200),
     # A's submitted entry
-    ("GET",    A + "/{a}",          401, 401, 401, 200, 200, 403, 404, 200, 200, 200),
-    ("PUT",    A + "/{a}",          401, 401, 401, 200, 403, 403, 404, 200, 200, 200),
-    ("DELETE", A + "/{a}",          401, 401, 401, 200, 403, 403, 404, 200, 200, 200),
+    ("GET", A + "/{a}", 401, 401, 401, 200, 200, 403, 404, 200, 200, 200),
+    ("PUT", A + "/{a}", 401, 401, 401, 200, 403, 403, 404, 200, 200, 200),
+    ("DELETE", A + "/{a}", 401, 401, 401, 200, 403, 403, 404, 200, 200, 200),
     # A's draft
-    ("GET",    A + "/{a_draft}",    401, 401, 401, 200, 200, 403, 404, 200, 200, 200),
-    ("PUT",    A + "/{a_draft}",    401, 401, 401, 200, 403, 403, 404, 200, 200, 200),
-    ("DELETE", A + "/{a_draft}",    401, 401, 401, 200, 403, 403, 404, 200, 200, 200),
+    ("GET", A + "/{a_draft}", 401, 401, 401, 200, 200, 403, 404, 200, 200, 200),
+    ("PUT", A + "/{a_draft}", 401, 401, 401, 200, 403, 403, 404, 200, 200, 200),
+    ("DELETE", A + "/{a_draft}", 401, 401, 401, 200, 403, 403, 404, 200, 200, 200),
     # A's withdrawn entry: readable, not editable until a manager restores it
-    ("GET",    A + "/{a_gone}",     401, 401, 401, 200, 200, 403, 404, 200, 200, 200),
-    ("PUT",    A + "/{a_gone}",     401, 401, 401, 403, 403, 403, 404, 403, 403, 403),
-    ("DELETE", A + "/{a_gone}",     401, 401, 401, 403, 403, 403, 404, 403, 403, 403),
+    ("GET", A + "/{a_gone}", 401, 401, 401, 200, 200, 403, 404, 200, 200, 200),
+    ("PUT", A + "/{a_gone}", 401, 401, 401, 403, 403, 403, 404, 403, 403, 403),
+    ("DELETE", A + "/{a_gone}", 401, 401, 401, 403, 403, 403, 404, 403, 403, 403),
     # B's entry
-    ("GET",    A + "/{b}",          401, 401, 401, 404, 404, 403, 200, 200, 200, 200),
-    ("PUT",    A + "/{b}",          401, 401, 401, 404, 403, 403, 200, 200, 200, 200),
-    ("DELETE", A + "/{b}",          401, 401, 401, 404, 403, 403, 200, 200, 200, 200),
+    ("GET", A + "/{b}", 401, 401, 401, 404, 404, 403, 200, 200, 200, 200),
+    ("PUT", A + "/{b}", 401, 401, 401, 404, 403, 403, 200, 200, 200, 200),
+    ("DELETE", A + "/{b}", 401, 401, 401, 404, 403, 403, 200, 200, 200, 200),
     # no such entry
-    ("GET",    A + "/{missing}",    401, 401, 401, 404, 404, 403, 404, 404, 404, 404),
-    ("PUT",    A + "/{missing}",    401, 401, 401, 404, 403, 403, 404, 404, 404, 404),
-    ("DELETE", A + "/{missing}",    401, 401, 401, 404, 403, 403, 404, 404, 404, 404),
+    ("GET", A + "/{missing}", 401, 401, 401, 404, 404, 403, 404, 404, 404, 404),
+    ("PUT", A + "/{missing}", 401, 401, 401, 404, 403, 403, 404, 404, 404, 404),
+    ("DELETE", A + "/{missing}", 401, 401, 401, 404, 403, 403, 404, 404, 404, 404),
     # B's entry asked for under another form
-    ("GET",    AO + "/{b}",         401, 401, 401, 404, 404, 404, 404, 404, 404, 404),
-    ("PUT",    AO + "/{b}",         401, 401, 401, 404, 403, 404, 404, 404, 404, 404),
-    ("DELETE", AO + "/{b}",         401, 401, 401, 404, 403, 404, 404, 404, 404, 404),
+    ("GET", AO + "/{b}", 401, 401, 401, 404, 404, 404, 404, 404, 404, 404),
+    ("PUT", AO + "/{b}", 401, 401, 401, 404, 403, 404, 404, 404, 404, 404),
+    ("DELETE", AO + "/{b}", 401, 401, 401, 404, 403, 404, 404, 404, 404, 404),
 ]
 
 
@@ -233,8 +258,14 @@ def _matrix_params():
         if reason:
             marks.append(pytest.mark.xfail(strict=True, reason=reason))
         kind = "api" if path.startswith("/api/") else "html"
-        yield pytest.param(actor, method, path, expected, marks=marks,
-                           id=f"{kind}-{actor}-{method}-{path}")
+        yield pytest.param(
+            actor,
+            method,
+            path,
+            expected,
+            marks=marks,
+            id=f"{kind}-{actor}-{method}-{path}",
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -252,8 +283,9 @@ class World:
 
     # -- addresses -------------------------------------------------------
     def path(self, template: str, **extra) -> str:
-        return template.format(slug=SLUG, reserved=RESERVED, other=OTHER, **self.ids,
-                               **extra)
+        return template.format(
+            slug=SLUG, reserved=RESERVED, other=OTHER, **self.ids, **extra
+        )
 
     def match(self, method: str, path: str):
         """(endpoint, arguments) of a path, as the app routes it."""
@@ -277,9 +309,13 @@ class World:
             entry = db.session.get(Entry, entry_id)
             if entry is None:
                 return None
-            return {"state": entry.state, "revision": entry.revision,
-                    "data": entry.data, "updated_at": entry.updated_at,
-                    "organisation_id": entry.organisation_id}
+            return {
+                "state": entry.state,
+                "revision": entry.revision,
+                "data": entry.data,
+                "updated_at": entry.updated_at,
+                "organisation_id": entry.organisation_id,
+            }
 
     def revision(self, entry_id) -> int:
         if entry_id is None or int(entry_id) > SQLITE_MAX:
@@ -298,16 +334,19 @@ class World:
             "entry_history": "select * from entry_history order by id",
             "entry_keys": "select * from entry_keys order by id",
             "users": "select id, email, role, organisation_id, managed_forms, "
-                     "active, session_version, password_hash from users order by id",
+            "active, session_version, password_hash from users order by id",
             "api_tokens": "select * from api_tokens order by id",
             "forms": "select * from forms order by id",
             "organisations": "select * from organisations order by id",
         }
         with self.app.app_context():
-            out = {name: [tuple(r) for r in db.session.execute(text(sql)).all()]
-                   for name, sql in tables.items()}
-        out["public"] = {slug: public_rows(self.app, slug)
-                         for slug in (SLUG, RESERVED, OTHER)}
+            out = {
+                name: [tuple(r) for r in db.session.execute(text(sql)).all()]
+                for name, sql in tables.items()
+            }
+        out["public"] = {
+            slug: public_rows(self.app, slug) for slug in (SLUG, RESERVED, OTHER)
+        }
         return out
 
     # -- requests ----------------------------------------------------------
@@ -351,14 +390,20 @@ class World:
         if endpoint == "views.new_entry":
             return {"rue": "Rue nouvelle", "jours": "2", "action": "envoyer"}
         if endpoint == "views.entry":
-            return {"rue": "Rue modifiée", "jours": "9", "action": "enregistrer",
-                    "revision": revision}
+            return {
+                "rue": "Rue modifiée",
+                "jours": "9",
+                "action": "enregistrer",
+                "revision": revision,
+            }
         if endpoint == "views.resolve_conflict":
             # "mine" as stored: nothing left to choose, the resolution saves.
             found = self.stored(entry_id) if entry_id else None
-            return {"revision": revision, "action": "enregistrer",
-                    "mine": json.dumps(found["data"] if found else {},
-                                       ensure_ascii=False)}
+            return {
+                "revision": revision,
+                "action": "enregistrer",
+                "mine": json.dumps(found["data"] if found else {}, ensure_ascii=False),
+            }
         if endpoint in ("views.withdraw", "views.restore"):
             return {"revision": revision}
         return {}
@@ -367,8 +412,10 @@ class World:
 def _sign_in(app, email: str):
     client = app.test_client()
     page = client.get("/connexion").text
-    response = client.post("/connexion", data={
-        "email": email, "password": PASSWORD, "csrf_token": csrf_from(page)})
+    response = client.post(
+        "/connexion",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf_from(page)},
+    )
     assert response.status_code == 302, response.text
     return client
 
@@ -399,17 +446,20 @@ def _build(app) -> dict:
         for slug in (SLUG, RESERVED, OTHER):
             installed = install(load_text(json.dumps(FORM)), slug)
             sync_form(app.extensions["dnt_public"], installed.form)
-        orgs = {code: Organisation(code=code, name=name)
-                for code, name in ORG_NAMES.items()}
+        orgs = {
+            code: Organisation(code=code, name=name) for code, name in ORG_NAMES.items()
+        }
         db.session.add_all(orgs.values())
         reserved = db.session.execute(
-            db.select(Form).filter_by(slug=RESERVED)).scalar_one()
+            db.select(Form).filter_by(slug=RESERVED)
+        ).scalar_one()
         reserved.restricted_orgs = ORG_B
         db.session.commit()
 
         users = {
-            actor: create_user(email, role, orgs.get(code), password=PASSWORD,
-                               forms=forms)
+            actor: create_user(
+                email, role, orgs.get(code), password=PASSWORD, forms=forms
+            )
             for actor, (email, role, code, forms) in ACCOUNTS.items()
         }
         tokens = {"revoked": create_token(users["a"])}
@@ -424,8 +474,9 @@ def _build(app) -> dict:
             "a_gone": save_new_entry(opened, ENTRIES["a_gone"], users["a"]),
             "b": save_new_entry(opened, ENTRIES["b"], users["b"]),
         }
-        change_entry(opened, made["a_gone"], 1, users["a"], state="withdrawn",
-                     action="withdraw")
+        change_entry(
+            opened, made["a_gone"], 1, users["a"], state="withdrawn", action="withdraw"
+        )
         assert made["a_gone"].state == "withdrawn"
         ids = {name: entry.id for name, entry in made.items()}
         ids["missing"] = 987654
@@ -438,8 +489,14 @@ def _build(app) -> dict:
     csrf = {actor: csrf_from(c.get("/connexion").text) for actor, c in sessions.items()}
     name = app.config["SESSION_COOKIE_NAME"]
     cookies = {actor: c.get_cookie(name).value for actor, c in sessions.items()}
-    return {"ids": ids, "user_ids": user_ids, "org_ids": org_ids, "tokens": tokens,
-            "cookies": cookies, "csrf": csrf}
+    return {
+        "ids": ids,
+        "user_ids": user_ids,
+        "org_ids": org_ids,
+        "tokens": tokens,
+        "cookies": cookies,
+        "csrf": csrf,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -468,9 +525,14 @@ def instance(tmp_path, template) -> Path:
 
 @pytest.fixture
 def world(app, template) -> World:
-    w = World(app=app, ids=template.ids, user_ids=template.user_ids,
-              org_ids=template.org_ids, tokens=template.tokens,
-              csrf=dict(template.csrf))
+    w = World(
+        app=app,
+        ids=template.ids,
+        user_ids=template.user_ids,
+        org_ids=template.org_ids,
+        tokens=template.tokens,
+        csrf=dict(template.csrf),
+    )
     name = app.config["SESSION_COOKIE_NAME"]
     for actor in SESSION_ACTORS:
         client = app.test_client()
@@ -564,8 +626,9 @@ def test_matrix_covers_every_entry_route_and_api_endpoint(world):
 def _rules(world, *, api: bool) -> list:
     """The app's rules (API or not), signing out last: it ends the session
     and with it the CSRF token of the requests that follow."""
-    rules = [r for r in world.app.url_map.iter_rules()
-             if r.rule.startswith("/api/") == api]
+    rules = [
+        r for r in world.app.url_map.iter_rules() if r.rule.startswith("/api/") == api
+    ]
     return sorted(rules, key=lambda r: (r.endpoint == "auth.logout", r.rule))
 
 
@@ -595,8 +658,13 @@ def test_api_without_a_valid_token_is_401_on_every_endpoint(world, actor):
     checked = 0
     for rule in _rules(world, api=True):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            path = _fill(world, rule, **({"entry_id": world.ids["b"]}
-                                         if "entry_id" in rule.arguments else {}))
+            path = _fill(
+                world,
+                rule,
+                **(
+                    {"entry_id": world.ids["b"]} if "entry_id" in rule.arguments else {}
+                ),
+            )
             response = world.send(actor, method, path)
             try:
                 assert_status(response, 401)
@@ -608,11 +676,18 @@ def test_api_without_a_valid_token_is_401_on_every_endpoint(world, actor):
     assert world.snapshot() == before
 
 
-@pytest.mark.parametrize("actor, slugs", [
-    ("a", {SLUG, OTHER}), ("a_read", {SLUG, OTHER}), ("a_other", {OTHER}),
-    ("b", {SLUG, RESERVED, OTHER}), ("manager", {SLUG, OTHER}),
-    ("manager_c", {SLUG, OTHER}), ("admin", {SLUG, RESERVED, OTHER}),
-])
+@pytest.mark.parametrize(
+    "actor, slugs",
+    [
+        ("a", {SLUG, OTHER}),
+        ("a_read", {SLUG, OTHER}),
+        ("a_other", {OTHER}),
+        ("b", {SLUG, RESERVED, OTHER}),
+        ("manager", {SLUG, OTHER}),
+        ("manager_c", {SLUG, OTHER}),
+        ("admin", {SLUG, RESERVED, OTHER}),
+    ],
+)
 def test_each_caller_is_offered_only_its_forms(world, actor, slugs):
     listed = world.send(actor, "GET", "/api/v1/forms").get_json()["forms"]
     assert {f["slug"] for f in listed} == slugs
@@ -641,8 +716,9 @@ OUTSIDERS = [("a", "b"), ("b", "a"), ("b", "a_draft"), ("b", "a_gone")]
 
 @pytest.mark.parametrize("actor, target", OUTSIDERS)
 @pytest.mark.parametrize("method, route", FOREIGN_REQUESTS)
-def test_foreign_entry_is_answered_like_a_missing_one(world, actor, target,
-                                                      method, route):
+def test_foreign_entry_is_answered_like_a_missing_one(
+    world, actor, target, method, route
+):
     before = world.snapshot()
     target_id, missing_id = world.ids[target], world.ids["missing"]
     foreign = world.send(actor, method, world.path(route, id=target_id))
@@ -652,7 +728,9 @@ def test_foreign_entry_is_answered_like_a_missing_one(world, actor, target,
     assert normalise(foreign, target_id) == normalise(missing, missing_id)
     assert foreign.content_type == missing.content_type
     ignored = {"Content-Length", "Set-Cookie", "Date"}
-    assert set(foreign.headers.keys()) - ignored == set(missing.headers.keys()) - ignored
+    assert (
+        set(foreign.headers.keys()) - ignored == set(missing.headers.keys()) - ignored
+    )
     assert "ETag" not in foreign.headers
     assert leaks(actor, foreign) == []
     assert world.snapshot() == before
@@ -679,16 +757,26 @@ def test_agent_reads_lists_and_edits_own_entries_in_html(world):
 
     url = world.path(E + "/{a}")
     page = _text(a.get(url))
-    saved = a.post(url, data={"csrf_token": csrf_from(page), "revision": "1",
-                              "rue": "Rue refaite", "jours": "5", "action": "enregistrer"})
+    saved = a.post(
+        url,
+        data={
+            "csrf_token": csrf_from(page),
+            "revision": "1",
+            "rue": "Rue refaite",
+            "jours": "5",
+            "action": "enregistrer",
+        },
+    )
     assert saved.status_code == 302
     assert world.stored(world.ids["a"])["revision"] == 2
     assert world.stored(world.ids["a"])["data"] == {"rue": "Rue refaite", "jours": 5}
     published = {r["_id"]: r for r in public_rows(world.app, SLUG)}
     assert published[world.ids["a"]]["rue"] == "Rue refaite"
 
-    gone = a.post(world.path(E + "/{a}/retrait"),
-                  data={"csrf_token": csrf_from(page), "revision": "2"})
+    gone = a.post(
+        world.path(E + "/{a}/retrait"),
+        data={"csrf_token": csrf_from(page), "revision": "2"},
+    )
     assert gone.status_code == 302
     assert world.stored(world.ids["a"])["state"] == "withdrawn"
     assert world.ids["a"] not in {r["_id"] for r in public_rows(world.app, SLUG)}
@@ -712,8 +800,10 @@ def test_agent_reads_lists_and_edits_own_entries_in_the_api(world):
 
     change = {"rue": "Rue par l'API", "jours": 6}
     assert client.put(url, json=change, headers=auth).status_code == 428
-    assert client.put(url, json=change, headers={**auth, "If-Match": '"9"'}
-                      ).status_code == 412
+    assert (
+        client.put(url, json=change, headers={**auth, "If-Match": '"9"'}).status_code
+        == 412
+    )
     done = client.put(url, json=change, headers={**auth, "If-Match": '"1"'})
     assert done.status_code == 200 and done.headers["ETag"] == '"2"'
     assert world.stored(world.ids["a"])["data"] == change
@@ -724,15 +814,22 @@ def test_agent_reads_lists_and_edits_own_entries_in_the_api(world):
     assert world.stored(world.ids["a"])["state"] == "withdrawn"
 
     draft_url = world.path(A + "/{a_draft}")
-    submitted = client.put(draft_url, json={"rue": "Rue déposée", "jours": 2},
-                           headers={**auth, "If-Match": "1"})
+    submitted = client.put(
+        draft_url,
+        json={"rue": "Rue déposée", "jours": 2},
+        headers={**auth, "If-Match": "1"},
+    )
     assert submitted.status_code == 200
     assert world.stored(world.ids["a_draft"])["state"] == "submitted"
 
     read_only = world.bearer("a_read")
     assert client.get(draft_url, headers=read_only).status_code == 200
-    assert client.put(draft_url, json=change, headers={**read_only, "If-Match": "2"}
-                      ).status_code == 403
+    assert (
+        client.put(
+            draft_url, json=change, headers={**read_only, "If-Match": "2"}
+        ).status_code
+        == 403
+    )
     assert world.stored(world.ids["a_draft"])["revision"] == 2
 
 
@@ -755,8 +852,9 @@ def test_manager_lists_every_organisation_and_restores_withdrawn(world, manager)
     assert ENTRIES["a_gone"]["rue"] in page and "Rétablir" in page
     assert "Rétablir" not in _text(world.sessions["a"].get(url))
 
-    restored = session.post(url + "/retablissement",
-                            data={"csrf_token": csrf_from(page), "revision": "2"})
+    restored = session.post(
+        url + "/retablissement", data={"csrf_token": csrf_from(page), "revision": "2"}
+    )
     assert restored.status_code == 302
     assert world.stored(world.ids["a_gone"])["state"] == "submitted"
     assert world.ids["a_gone"] in {r["_id"] for r in public_rows(world.app, SLUG)}
@@ -805,9 +903,16 @@ def _admin_requests(world):
             yield rule, method, _fill(world, rule)
 
 
-@pytest.mark.parametrize("actor, expected", [
-    ("anon", LOGIN), ("a", 403), ("b", 403), ("manager", 403), ("manager_c", 403),
-])
+@pytest.mark.parametrize(
+    "actor, expected",
+    [
+        ("anon", LOGIN),
+        ("a", 403),
+        ("b", 403),
+        ("manager", 403),
+        ("manager_c", 403),
+    ],
+)
 def test_only_administrators_reach_admin_pages(world, actor, expected):
     before = world.snapshot()
     seen = []
@@ -825,8 +930,9 @@ def test_only_administrators_reach_admin_pages(world, actor, expected):
 
 def test_admin_reaches_every_admin_page(world):
     admin = world.sessions["admin"]
-    pages = [(rule, path) for rule, method, path in _admin_requests(world)
-             if method == "GET"]
+    pages = [
+        (rule, path) for rule, method, path in _admin_requests(world) if method == "GET"
+    ]
     assert pages
     for rule, path in pages:
         response = admin.get(path)
@@ -853,8 +959,9 @@ def test_refused_attempts_never_change_b_entry(world):
     for actor in ("anon", "a", "bad", "revoked", "a_read", "a_other"):
         for method, template in FOREIGN_REQUESTS:
             if template.startswith("/api/") or actor in SESSION_ACTORS:
-                response = world.send(actor, method, world.path(template, id=b_id),
-                                      body="minimal")
+                response = world.send(
+                    actor, method, world.path(template, id=b_id), body="minimal"
+                )
                 assert response.status_code in (302, 400, 401, 403, 404)
                 assert leaks(actor, response) == []
                 attempts += 1
@@ -864,7 +971,9 @@ def test_refused_attempts_never_change_b_entry(world):
     assert before["data"] == ENTRIES["b"]
     history_b = [h for h in world.snapshot()["entry_history"] if h[1] == b_id]
     assert history_b == [h for h in history_before if h[1] == b_id]
-    assert [r for r in public_rows(world.app, SLUG) if r["_id"] == b_id] == public_before
+    assert [
+        r for r in public_rows(world.app, SLUG) if r["_id"] == b_id
+    ] == public_before
 
 
 # ---------------------------------------------------------------------------
@@ -876,18 +985,26 @@ def _sweep_values(world: World, rule) -> list[str]:
     if "slug" not in rule.arguments:
         if "entry_id" in rule.arguments:
             return [_fill(world, rule, entry_id=i) for i in world.ids.values()]
-        numeric = [name for name, c in rule._converters.items()
-                   if isinstance(c, NumberConverter)]
+        numeric = [
+            name
+            for name, c in rule._converters.items()
+            if isinstance(c, NumberConverter)
+        ]
         paths = [_fill(world, rule)]
         if numeric:
-            paths.append(_fill(world, rule, **{n: world.ids["missing"] for n in numeric}))
+            paths.append(
+                _fill(world, rule, **{n: world.ids["missing"] for n in numeric})
+            )
         return paths
     paths = []
     for slug in (SLUG, RESERVED, UNKNOWN_SLUG):
         ids = world.ids.values() if slug == SLUG else [world.ids["a"]]
         for entry_id in ids if "entry_id" in rule.arguments else [None]:
-            given = {"slug": slug} if entry_id is None else {
-                "slug": slug, "entry_id": entry_id}
+            given = (
+                {"slug": slug}
+                if entry_id is None
+                else {"slug": slug, "entry_id": entry_id}
+            )
             paths.append(_fill(world, rule, **given))
     return paths
 
@@ -941,44 +1058,63 @@ def status_of(send) -> int:
         return 500
 
 
-@pytest.mark.parametrize("number", [
-    pytest.param(987654, id="absent"),
-    pytest.param(HUGE, id="huge"),
-])
-@pytest.mark.parametrize("actor, method, path", [
-    ("a", "GET", E + "/{n}"),
-    ("a", "POST", E + "/{n}"),
-    ("a", "POST", E + "/{n}/conflit"),
-    ("a", "POST", E + "/{n}/retrait"),
-    ("manager", "POST", E + "/{n}/retablissement"),
-    ("a", "GET", A + "/{n}"),
-    ("a", "PUT", A + "/{n}"),
-    ("a", "DELETE", A + "/{n}"),
-])
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param(987654, id="absent"),
+        pytest.param(HUGE, id="huge"),
+    ],
+)
+@pytest.mark.parametrize(
+    "actor, method, path",
+    [
+        ("a", "GET", E + "/{n}"),
+        ("a", "POST", E + "/{n}"),
+        ("a", "POST", E + "/{n}/conflit"),
+        ("a", "POST", E + "/{n}/retrait"),
+        ("manager", "POST", E + "/{n}/retablissement"),
+        ("a", "GET", A + "/{n}"),
+        ("a", "PUT", A + "/{n}"),
+        ("a", "DELETE", A + "/{n}"),
+    ],
+)
 def test_an_entry_id_of_any_size_is_not_found(world, actor, method, path, number):
-    assert status_of(lambda: world.send(actor, method, world.path(path, n=number))) == 404
+    assert (
+        status_of(lambda: world.send(actor, method, world.path(path, n=number))) == 404
+    )
 
 
-@pytest.mark.parametrize("number", [
-    pytest.param(7, id="stale"),
-    pytest.param(HUGE, id="huge"),
-])
-@pytest.mark.parametrize("actor, method, path, expected", [
-    ("a", "POST", E + "/{a}", 409),  # the conflict page
-    ("a", "POST", E + "/{a}/retrait", 302),  # back to the entry, conflict flashed
-    ("manager", "POST", E + "/{a_gone}/retablissement", 302),
-    ("a", "PUT", A + "/{a}", 412),
-    ("a", "DELETE", A + "/{a}", 412),
-])
-def test_a_revision_of_any_size_is_a_conflict(world, actor, method, path, expected,
-                                              number):
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param(7, id="stale"),
+        pytest.param(HUGE, id="huge"),
+    ],
+)
+@pytest.mark.parametrize(
+    "actor, method, path, expected",
+    [
+        ("a", "POST", E + "/{a}", 409),  # the conflict page
+        ("a", "POST", E + "/{a}/retrait", 302),  # back to the entry, conflict flashed
+        ("manager", "POST", E + "/{a_gone}/retablissement", 302),
+        ("a", "PUT", A + "/{a}", 412),
+        ("a", "DELETE", A + "/{a}", 412),
+    ],
+)
+def test_a_revision_of_any_size_is_a_conflict(
+    world, actor, method, path, expected, number
+):
     before = world.snapshot()
     url = world.path(path)
     if url.startswith("/api/"):
+
         def send():
             return world.app.test_client().open(
-                url, method=method, json={"rue": "Rue", "jours": 1},
-                headers={**world.bearer(actor), "If-Match": f'"{number}"'})
+                url,
+                method=method,
+                json={"rue": "Rue", "jours": 1},
+                headers={**world.bearer(actor), "If-Match": f'"{number}"'},
+            )
     else:
         endpoint, args = world.match(method, url)
         data = world.html_body(endpoint, args["entry_id"])
@@ -986,14 +1122,18 @@ def test_a_revision_of_any_size_is_a_conflict(world, actor, method, path, expect
 
         def send():
             return world.sessions[actor].post(url, data=data)
+
     assert status_of(send) == expected
     assert world.snapshot() == before
 
 
-@pytest.mark.parametrize("number", [
-    pytest.param(10**15, id="far"),
-    pytest.param(HUGE, id="huge"),
-])
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param(10**15, id="far"),
+        pytest.param(HUGE, id="huge"),
+    ],
+)
 @pytest.mark.parametrize("path", [E + "/?page={n}", A + "?page={n}"])
 def test_a_page_of_any_number_is_an_empty_page(world, path, number):
     response = None
@@ -1004,12 +1144,22 @@ def test_a_page_of_any_number_is_an_empty_page(world, path, number):
         return response
 
     assert status_of(send) == 200
-    assert not any(name in response.get_data(as_text=True)
-                   for secret in SECRETS.values() for name in secret)
+    assert not any(
+        name in response.get_data(as_text=True)
+        for secret in SECRETS.values()
+        for name in secret
+    )
 
 
-ENTRY_ROUTES = {"views.entry", "views.resolve_conflict", "views.withdraw",
-                "views.restore", "api.read", "api.replace", "api.delete"}
+ENTRY_ROUTES = {
+    "views.entry",
+    "views.resolve_conflict",
+    "views.withdraw",
+    "views.restore",
+    "api.read",
+    "api.replace",
+    "api.delete",
+}
 
 
 def test_any_numeric_url_parameter_of_any_size_never_answers_500(world):
@@ -1017,13 +1167,16 @@ def test_any_numeric_url_parameter_of_any_size_never_answers_500(world):
     problems, sent = [], 0
     for actor in ("a", "manager", "admin"):
         for rule in _rules(world, api=False) + _rules(world, api=True):
-            numeric = [n for n, c in rule._converters.items()
-                       if isinstance(c, NumberConverter)]
+            numeric = [
+                n for n, c in rule._converters.items() if isinstance(c, NumberConverter)
+            ]
             if not numeric or rule.endpoint in ENTRY_ROUTES:
                 continue
             path = _fill(world, rule, **{n: HUGE for n in numeric})
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                status = status_of(lambda: world.send(actor, method, path, body="minimal"))
+                status = status_of(
+                    lambda: world.send(actor, method, path, body="minimal")
+                )
                 sent += 1
                 if status >= 500:
                     problems.append(f"{actor} {method} {path}: {status}")
@@ -1047,14 +1200,21 @@ def test_public_db_holds_only_submitted_entries(world):
     # A new draft in HTML, a withdrawal in the API: still not published.
     a = world.sessions["a"]
     page = _text(a.get(world.path("/formulaires/{slug}/")))
-    draft = a.post(world.path("/formulaires/{slug}/"), data={
-        "csrf_token": csrf_from(page), "rue": "RUE-A-BROUILLON-2", "jours": "",
-        "action": "brouillon"})
+    draft = a.post(
+        world.path("/formulaires/{slug}/"),
+        data={
+            "csrf_token": csrf_from(page),
+            "rue": "RUE-A-BROUILLON-2",
+            "jours": "",
+            "action": "brouillon",
+        },
+    )
     assert draft.status_code == 302
     draft_id = int(urlsplit(draft.headers["Location"]).path.rsplit("/", 1)[1])
     assert world.stored(draft_id)["state"] == "draft"
     gone = world.app.test_client().delete(
-        world.path(A + "/{b}"), headers={**world.bearer("b"), "If-Match": "1"})
+        world.path(A + "/{b}"), headers={**world.bearer("b"), "If-Match": "1"}
+    )
     assert gone.status_code == 200
     assert published_ids() == {world.ids["a"]}
     assert "RUE-A-BROUILLON-2" not in json.dumps(public_rows(world.app, SLUG))
@@ -1062,12 +1222,27 @@ def test_public_db_holds_only_submitted_entries(world):
     # Editing a draft as a draft keeps it out; submitting it publishes it.
     url = world.path(E + "/{id}", id=draft_id)
     page = _text(a.get(url))
-    kept = a.post(url, data={"csrf_token": csrf_from(page), "revision": "1",
-                             "rue": "RUE-A-BROUILLON-2", "jours": "1",
-                             "action": "brouillon"})
+    kept = a.post(
+        url,
+        data={
+            "csrf_token": csrf_from(page),
+            "revision": "1",
+            "rue": "RUE-A-BROUILLON-2",
+            "jours": "1",
+            "action": "brouillon",
+        },
+    )
     assert kept.status_code == 302 and draft_id not in published_ids()
-    sent = a.post(url, data={"csrf_token": csrf_from(page), "revision": "2",
-                             "rue": "Rue déposée", "jours": "1", "action": "deposer"})
+    sent = a.post(
+        url,
+        data={
+            "csrf_token": csrf_from(page),
+            "revision": "2",
+            "rue": "Rue déposée",
+            "jours": "1",
+            "action": "deposer",
+        },
+    )
     assert sent.status_code == 302 and draft_id in published_ids()
 
 
@@ -1091,13 +1266,21 @@ def test_datasette_never_shows_drafts_or_withdrawn(server, tmp_path):
     withdrawn = api.delete(f"{entries}/{gone_id}", headers={"If-Match": '"1"'})
     assert withdrawn.status_code == 200
 
-    browser = sign_in_server(requests.Session(), server, "agent@paris.fr",
-                             "mot-de-passe-agent")
+    browser = sign_in_server(
+        requests.Session(), server, "agent@paris.fr", "mot-de-passe-agent"
+    )
     form_url = server.url(f"/formulaires/{slug}/")
     page = browser.get(form_url).text
-    draft = browser.post(form_url, data={
-        "csrf_token": csrf_from(page), "rue": "SRV-BROUILLON", "jours": "3",
-        "action": "brouillon"}, allow_redirects=False)
+    draft = browser.post(
+        form_url,
+        data={
+            "csrf_token": csrf_from(page),
+            "rue": "SRV-BROUILLON",
+            "jours": "3",
+            "action": "brouillon",
+        },
+        allow_redirects=False,
+    )
     assert draft.status_code == 302, draft.text
     draft_id = int(urlsplit(draft.headers["Location"]).path.rsplit("/", 1)[1])
     assert api.get(f"{entries}/{draft_id}").json()["state"] == "draft"
@@ -1105,13 +1288,17 @@ def test_datasette_never_shows_drafts_or_withdrawn(server, tmp_path):
     hidden_ids = {gone_id, draft_id}
     hidden_text = ("SRV-RETIREE", "SRV-BROUILLON")
 
-    table = requests.get(server.url(f"/data/public/{slug}.json"),
-                         params={"_shape": "array", "_size": "max"})
+    table = requests.get(
+        server.url(f"/data/public/{slug}.json"),
+        params={"_shape": "array", "_size": "max"},
+    )
     assert table.status_code == 200
     assert [row["_id"] for row in table.json()] == [kept.json()["id"]]
     assert {row["_state"] for row in table.json()} == {"submitted"}
-    for answer in (table, requests.get(server.url(f"/data/public/{slug}.csv"),
-                                       params={"_size": "max"})):
+    for answer in (
+        table,
+        requests.get(server.url(f"/data/public/{slug}.csv"), params={"_size": "max"}),
+    ):
         assert not any(t in answer.text for t in hidden_text)
 
     for entry_id in hidden_ids:
@@ -1119,13 +1306,19 @@ def test_datasette_never_shows_drafts_or_withdrawn(server, tmp_path):
         assert row.status_code == 404
 
     def sql(query):
-        answer = requests.get(server.url("/data/public.json"),
-                              params={"sql": query, "_shape": "array"})
+        answer = requests.get(
+            server.url("/data/public.json"), params={"sql": query, "_shape": "array"}
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()
 
-    assert sql(f'select _id from "{slug}" where _state in '
-               "('draft', 'withdrawn', 'to_complete')") == []
+    assert (
+        sql(
+            f'select _id from "{slug}" where _state in '
+            "('draft', 'withdrawn', 'to_complete')"
+        )
+        == []
+    )
     ids = ",".join(str(i) for i in hidden_ids)
     assert sql(f'select * from "{slug}" where _id in ({ids})') == []
     assert [r["_id"] for r in sql(f'select _id from "{slug}"')] == [kept.json()["id"]]

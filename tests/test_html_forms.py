@@ -376,3 +376,43 @@ def test_api_list_errors_point_at_the_row(client, token, make_form, app):
     assert [r["nom"] for r in public_rows(app, "subv__beneficiaires")] == ["C"]
     client.delete(entry, headers={**headers, "If-Match": "2"})
     assert public_rows(app, "subv__beneficiaires") == []
+
+
+def test_const_is_shown_fixed_and_always_stored(agent, make_form, app, token):
+    make_form(
+        {
+            "title": "Relevés",
+            "type": "object",
+            "required": ["valeur"],
+            "properties": {
+                "unite": {
+                    "type": "string",
+                    "const": "kWh",
+                    "title": "Unité",
+                    "x-purpose": "Comparer les relevés entre communes.",
+                },
+                "valeur": {
+                    "type": "number",
+                    "title": "Valeur",
+                    "x-purpose": "Le relevé.",
+                },
+            },
+        },
+        "releves",
+    )
+    page = agent.get("/formulaires/releves/").text
+    assert re.search(r'name="unite" value="kWh" readonly', page)
+    response = agent.post(
+        "/formulaires/releves/",
+        data={"csrf_token": csrf_from(page), "unite": "MWh", "valeur": "12,5"},
+    )
+    assert response.status_code == 302
+    assert public_rows(app, "releves")[0]["unite"] == "kWh"
+
+    api = agent.post(
+        "/api/v1/forms/releves/entries",
+        json={"unite": "MWh", "valeur": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 422
+    assert "kWh" in api.get_json()["errors"][0]["message"]

@@ -43,7 +43,7 @@ def problems_of(text: str) -> list[str]:
             "/properties/champ/oneOf",
             "oneOf",
         ),
-        ({"type": "string", "const": "x"}, "/properties/champ/const", "const"),
+        ({"type": "string", "not": {"const": "x"}}, "/properties/champ/not", "not"),
         ({"type": "string", "minimum": 3}, "/properties/champ/minimum", "minimum"),
     ],
 )

@@ -38,7 +38,7 @@ ANNOTATIONS = {
     "$id",
 }
 ASSERTIONS = {
-    "string": {"type", "format", "pattern", "minLength", "maxLength", "enum"},
+    "string": {"type", "format", "pattern", "minLength", "maxLength", "enum", "const"},
     "integer": {
         "type",
         "minimum",
@@ -47,8 +47,9 @@ ASSERTIONS = {
         "exclusiveMaximum",
         "multipleOf",
         "enum",
+        "const",
     },
-    "boolean": {"type"},
+    "boolean": {"type", "const"},
     "array": {"type", "items", "minItems", "maxItems", "uniqueItems", "prefixItems"},
 }
 ASSERTIONS["number"] = ASSERTIONS["integer"]
@@ -74,7 +75,6 @@ NOT_YET = {
     "unevaluatedItems": "unevaluatedItems",
     "contains": "contains",
     "propertyNames": "propertyNames",
-    "const": "les valeurs fixes (const)",
 }
 ROOT_KEYS = {
     "name",
@@ -503,6 +503,8 @@ def scalar_type(prop: dict) -> str | None:
     if kind is None:
         choices = labelled_choices(prop)
         values = [v for v, _ in choices] if choices else prop.get("enum")
+        if "const" in prop:
+            values = [prop["const"]]
         if isinstance(values, list):
             return _inferred_type(values)
     if isinstance(kind, list):
