@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE = 100
 
+# TODO: INTERFACE.md has Accept-Language: en give English messages; every
+# message (these summaries and validation's) is French only for now.
 SUMMARIES = {
     400: "Requête mal formée.",
     401: "Jeton d'API absent ou invalide : envoyez « Authorization: Bearer <jeton> ».",
