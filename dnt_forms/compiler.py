@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .schemas.check import is_nullable, labelled_choices, scalar_type
+from .schemas.conditions import read_conditions
 
 NO_PURPOSE = "finalité non renseignée"
 # Stands for the row number in the paths of a repeatable group's fields.
@@ -56,9 +57,34 @@ class FieldSpec:
     children: list[FieldSpec] = field(default_factory=list)
     # Titles of the fields that, once filled in, make this one required.
     required_when: list[str] = field(default_factory=list)
+    # When the field applies: [{"field", "title", "values", "labels",
+    # "negate"}], any of them; empty means always. required_if: when it is
+    # required.
+    conditions: list[dict] = field(default_factory=list)
+    required_if: list[dict] = field(default_factory=list)
     # A repeatable group (list of objects) once instantiated: its fields
     # copied for each row, the row number in their paths.
     rows: list[list[FieldSpec]] = field(default_factory=list)
+
+    @property
+    def script_conditions(self) -> list[dict]:
+        """The conditions as the page's script reads them: values as posted."""
+
+        def posted(value) -> str:
+            if isinstance(value, bool):
+                return "oui" if value else "non"
+            return str(value)
+
+        return [
+            {
+                "champ": c["field"],
+                "valeurs": None
+                if c["values"] is None
+                else [posted(v) for v in c["values"]],
+                "sauf": c["negate"],
+            }
+            for c in self.conditions
+        ]
 
     @property
     def is_list(self) -> bool:
@@ -113,6 +139,10 @@ class FieldSpec:
     def hint(self) -> str | None:
         """What the agent should type, from format, bounds and examples."""
         parts = []
+        if self.required_if:
+            parts.append(f"Obligatoire {_when(self.required_if)}.")
+        elif self.conditions:
+            parts.append(f"À remplir seulement {_when(self.conditions)}.")
         if self.required_when and not self.required:
             when = " ou ".join(f"« {t} »" for t in self.required_when)
             parts.append(f"Obligatoire quand {when} est rempli.")
@@ -142,6 +172,19 @@ FORMAT_HINTS = {
     "lines": "Une valeur par ligne.",
     "const": "Valeur fixée par le formulaire : elle ne se modifie pas.",
 }
+
+
+def _when(conditions: list[dict]) -> str:
+    """« si « Animal » vaut « Chat » ou « Poisson » », in plain French."""
+    parts = []
+    for c in conditions:
+        if c["values"] is None:
+            parts.append(f"si « {c['title']} » est rempli")
+            continue
+        shown = " ou ".join(f"« {c['labels'].get(str(v), v)} »" for v in c["values"])
+        verb = "ne vaut pas" if c["negate"] else "vaut"
+        parts.append(f"si « {c['title']} » {verb} {shown}")
+    return ", ou ".join(parts)
 
 
 def _typed_example(widget: str, example) -> str:
@@ -188,7 +231,8 @@ def compile_schema(schema: dict) -> list[FieldSpec]:
 
 
 def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
-    required = set(schema.get("required", []))
+    branches, always_required, _ = read_conditions(schema)
+    required = set(schema.get("required", [])) | set(always_required)
     # Fields required only once another one is filled in.
     required_when: dict[str, list[str]] = {}
     properties = schema.get("properties", {})
@@ -214,7 +258,45 @@ def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
                 prop["items"], spec.path + (ROW,), spec.ids, spec.published
             )
         specs.append(spec)
+    _add_conditional_fields(specs, branches, properties, path, ids, published)
     return specs
+
+
+def _add_conditional_fields(specs, branches, properties, path, ids, published):
+    """The fields a condition adds, each saying when it applies."""
+    by_name = {spec.name: spec for spec in specs}
+    for branch in branches:
+        trigger = properties.get(branch.trigger, {})
+        labels = {str(v): label for v, label in (labelled_choices(trigger) or [])}
+        condition = {
+            "field": ".".join(str(k) for k in path + (branch.trigger,)),
+            "title": trigger.get("title") or branch.trigger,
+            "values": branch.values,
+            "labels": labels,
+            "negate": branch.negate,
+        }
+        for name, prop in branch.properties.items():
+            if name in properties:
+                continue
+            spec = by_name.get(name)
+            if spec is None:
+                spec = _compile_property(name, prop, False)
+                spec.position = len(specs)
+                spec.path = path + (name,)
+                spec.ids = ids + (spec.position,)
+                spec.published = spec.published and published
+                specs.append(spec)
+                by_name[name] = spec
+            else:
+                # The same field in several branches: one input, every choice.
+                known = {str(c.value) for c in spec.choices}
+                extra = _choices(prop, spec.widget)
+                spec.choices += [c for c in extra if str(c.value) not in known]
+                if spec.widget == "radio" and len(spec.choices) > RADIO_MAX:
+                    spec.widget = "select"
+            spec.conditions.append(condition)
+            if name in branch.required:
+                spec.required_if.append(condition)
 
 
 def is_list_of_objects(prop: dict) -> bool:
@@ -256,7 +338,17 @@ def _in_row(spec: FieldSpec, depth: int, row: int, list_ids: tuple) -> FieldSpec
     copy.path = spec.path[:depth] + (row,) + spec.path[depth + 1 :]
     copy.ids = list_ids + (f"r{row}",) + spec.ids[len(list_ids) :]
     copy.children = [_in_row(c, depth, row, list_ids) for c in spec.children]
+    # A condition inside a row tests the field of the same row.
+    copy.conditions = [_condition_in_row(c, depth, row) for c in spec.conditions]
+    copy.required_if = [_condition_in_row(c, depth, row) for c in spec.required_if]
     return copy
+
+
+def _condition_in_row(condition: dict, depth: int, row: int) -> dict:
+    parts = condition["field"].split(".")
+    if len(parts) > depth and parts[depth] == ROW:
+        parts[depth] = str(row)
+    return dict(condition, field=".".join(parts))
 
 
 def _is_group(prop: dict) -> bool:

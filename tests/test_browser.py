@@ -156,3 +156,31 @@ def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     assert row["livraison"] == 1
     assert json.loads(row["materiel"]) == ["barnum"]
     page.close()
+
+
+def test_conditional_fields_show_and_hide_with_the_answer(server, browser):
+    from conftest import corpus_path
+
+    schema = corpus_path() / "jsonschema" / "rjsf-if-then-else.schema.json"
+    if not schema.exists():
+        pytest.skip(f"corpus absent ({schema.parent}): set DNT_CORPUS")
+    slug = last_line(
+        server.cli("schema", "import", str(schema), "--slug", "animaux-js")
+    )
+
+    page = browser.new_page(locale="fr-FR")
+    page.goto(server.url("/connexion"))
+    page.fill("#email", "agent@paris.fr")
+    page.fill("#password", "mot-de-passe-agent")
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    page.goto(server.url(f"/formulaires/{slug}/"))
+
+    water = page.locator("input[name=water]").first
+    assert not water.is_visible()  # no animal chosen yet
+    page.check("input[name=animal][value=Fish]")
+    assert water.is_visible()
+    page.check("input[name=animal][value=Cat]")
+    assert not water.is_visible()
+    assert page.locator("input[name=food]").first.is_visible()
+    page.close()

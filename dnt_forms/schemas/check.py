@@ -14,6 +14,7 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from ..errors import InvalidSchemaError, SchemaProblem
+from .conditions import HANDLED, read_conditions
 from .naming import field_name_problem
 
 logger = logging.getLogger(__name__)
@@ -164,8 +165,34 @@ def check_json_schema(schema) -> list[SchemaProblem]:
     return warnings
 
 
+def _check_conditions(schema: dict, base: str, problems: list, warnings: list):
+    """Refuse the conditions the form cannot show; check the fields they add."""
+    branches, _required, unknown = read_conditions(schema)
+    handled = set(HANDLED) - set(unknown)
+    _refuse_not_yet(schema, base, problems, skip=handled)
+    properties = schema.get("properties") or {}
+    for branch in branches:
+        if branch.trigger not in properties:
+            problems.append(
+                SchemaProblem(
+                    f"{base}{branch.origin}",
+                    f"la condition porte sur « {branch.trigger} », qui n'est pas un "
+                    "champ de cet objet",
+                    "if",
+                )
+            )
+        for name, prop in branch.properties.items():
+            if name in properties:
+                continue
+            path = f"{base}{branch.origin}/properties/{_escape(name)}"
+            problem = field_name_problem(name)
+            if problem:
+                problems.append(SchemaProblem(path, problem, "properties"))
+            _check_property(name, prop, path, problems, warnings)
+
+
 def _check_root(schema: dict, problems: list, warnings: list) -> None:
-    _refuse_not_yet(schema, "", problems)
+    _check_conditions(schema, "", problems, warnings)
 
     if schema.get("type", "object") != "object":
         problems.append(
@@ -242,10 +269,16 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         problems.append(SchemaProblem(path, "un champ doit être un objet", "type"))
         return
     labelled = labelled_choices(prop) is not None
+    # A group's conditions are checked with the group.
+    conditional = scalar_type(prop) == "object" and "properties" in prop
+    skip = set(HANDLED) if conditional else set()
     if any(
-        key in NOT_YET and not (labelled and key in ("oneOf", "anyOf")) for key in prop
+        key in NOT_YET
+        and key not in skip
+        and not (labelled and key in ("oneOf", "anyOf"))
+        for key in prop
     ):
-        _refuse_not_yet(prop, path, problems)
+        _refuse_not_yet(prop, path, problems, skip=skip)
         return
 
     kind = scalar_type(prop)
@@ -342,6 +375,7 @@ def _check_group(name: str, prop: dict, path: str, problems, warnings) -> None:
             )
         )
         return
+    _check_conditions(prop, path, problems, warnings)
     for key in prop:
         if key in GROUP_KEYS or key in ANNOTATIONS or key.startswith("x-"):
             continue
@@ -432,10 +466,10 @@ def _check_unique_key(schema: dict, problems: list) -> None:
         )
 
 
-def _refuse_not_yet(node: dict, path: str, problems: list) -> None:
+def _refuse_not_yet(node: dict, path: str, problems: list, skip=()) -> None:
     labelled = labelled_choices(node) is not None
     for key in node:
-        if labelled and key in ("oneOf", "anyOf"):
+        if (labelled and key in ("oneOf", "anyOf")) or key in skip:
             continue
         if key in NOT_YET:
             problems.append(
