@@ -192,10 +192,7 @@ class PublicStore:
         table = db[slug]
         if table.exists():
             current = {c.name: c.type.upper() for c in table.columns}
-            wanted = {
-                name: {int: "INTEGER", float: "REAL", str: "TEXT"}[kind]
-                for name, kind in columns.items()
-            }
+            wanted = {name: _SQL[kind] for name, kind in columns.items()}
             current_keys = sorted(
                 (fk.column, fk.other_table, fk.other_column)
                 for fk in table.foreign_keys

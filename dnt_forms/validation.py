@@ -29,6 +29,9 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_RE = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?$")
 _NAIVE_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
+# jsonschema names the fields of a dependentRequired error only in its message.
+_DEPENDENCY_RE = re.compile(r"^'(.*)' is a dependency of '(.*)'$", re.S)
+
 format_checker = FormatChecker()
 
 
@@ -129,7 +132,7 @@ def _error_path(error, by_pointer) -> tuple[str, FieldSpec | None]:
         parts.append(missing)
     elif error.validator in ("dependentRequired", "dependencies"):
         # "'b' is a dependency of 'a'": the error belongs to the missing b.
-        match = re.match(r"^'(.*)' is a dependency of '(.*)'$", error.message, re.S)
+        match = _DEPENDENCY_RE.match(error.message)
         if match:
             parts.append(match[1])
     elif error.validator == "additionalProperties":
@@ -240,7 +243,7 @@ _MESSAGES = {
 
 
 def _dependency_trigger(error) -> str:
-    match = re.match(r"^'(.*)' is a dependency of '(.*)'$", error.message, re.S)
+    match = _DEPENDENCY_RE.match(error.message)
     if not match:
         return "un autre champ"
     props = error.schema.get("properties", {})

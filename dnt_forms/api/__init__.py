@@ -187,7 +187,7 @@ def create(slug):
         entry = save_new_entry(opened, data, g.api_user)
     except DuplicateEntryError as exc:
         extra = {}
-        if _may_see(exc.existing_id, opened):
+        if _seen_entry(exc.existing_id, opened) is not None:
             extra["existing"] = url_for(
                 "api.read", slug=slug, entry_id=exc.existing_id, _external=True
             )
@@ -202,19 +202,21 @@ def create(slug):
     return response
 
 
-def _may_see(entry_id: int, opened) -> bool:
+def _seen_entry(entry_id: int, opened):
+    """The entry if the caller may see it, else None."""
     try:
         entry = get_entry(opened.form, entry_id)
     except EntryNotFoundError:
-        return False
-    return can_see_entry(g.api_user, entry)
+        return None
+    return entry if can_see_entry(g.api_user, entry) else None
 
 
 def _visible_entry(opened, entry_id: int):
-    if not _may_see(entry_id, opened):
+    entry = _seen_entry(entry_id, opened)
+    if entry is None:
         # Another organisation's entry is answered exactly like a missing one.
         raise ApiError(404, f"Aucune entrée {entry_id} dans « {opened.form.slug} ».")
-    return get_entry(opened.form, entry_id)
+    return entry
 
 
 def _entry_json(entry, opened) -> dict:

@@ -51,6 +51,7 @@ def _page(opened, entry, page=None, errors=(), status=200, revision=None):
     editable = can_edit_entry(user, entry)
     if page is None and editable:
         page = page_form(opened.specs, None, entry.data)
+    history = history_of(entry)
     return (
         render_template(
             "views/entry.html",
@@ -59,8 +60,10 @@ def _page(opened, entry, page=None, errors=(), status=200, revision=None):
             entry=entry,
             data=entry.data,
             specs=opened.specs,
-            history=history_of(entry),
-            history_changes=_history_changes(entry),
+            history=history,
+            history_changes={
+                line.id: json.loads(line.changes_json) for line in history
+            },
             editable=editable,
             restorable=can_restore(user, entry),
             wtform=page.wtform if page else None,
@@ -73,17 +76,12 @@ def _page(opened, entry, page=None, errors=(), status=200, revision=None):
     )
 
 
-def _history_changes(entry) -> dict:
-    return {line.id: json.loads(line.changes_json) for line in history_of(entry)}
-
-
 @bp.route("/formulaires/<slug>/entrees/<int:entry_id>", methods=["GET", "POST"])
 @login_required
 def entry(slug, entry_id):
-    opened = opened_or_abort(slug)
-    found = entry_or_404(opened, entry_id)
     if request.method == "GET":
-        return _page(opened, found)
+        opened = opened_or_abort(slug)
+        return _page(opened, entry_or_404(opened, entry_id))
 
     opened, found = _editable(slug, entry_id)
     page = page_form(opened.specs, request.form, found.data)
