@@ -7,10 +7,11 @@ into public.db and the exports all read the same specs.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 
 from .schemas.check import is_nullable, labelled_choices, scalar_type
-from .schemas.conditions import read_conditions
+from .schemas.conditions import VARIANT, object_variants, read_conditions
 
 NO_PURPOSE = "finalité non renseignée"
 # Stands for the row number in the paths of a repeatable group's fields.
@@ -23,10 +24,21 @@ RADIO_MAX = 5
 TEXTAREA_MIN_LENGTH = 200
 
 
+def choice_key(value) -> str:
+    """A choice's value as an input posts it (an object as its JSON)."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
 @dataclass
 class Choice:
     value: object
     label: str
+
+    @property
+    def key(self) -> str:
+        return choice_key(self.value)
 
 
 @dataclass
@@ -65,6 +77,32 @@ class FieldSpec:
     # A repeatable group (list of objects) once instantiated: its fields
     # copied for each row, the row number in their paths.
     rows: list[list[FieldSpec]] = field(default_factory=list)
+    # A group whose variants no field tells apart: the agent picks one
+    # (titles here, in order), then fills in its fields. The pick is not
+    # stored: the data show which variant they follow.
+    variants: list[str] = field(default_factory=list)
+    # Per variant, the names of its fields.
+    variant_fields: list[set] = field(default_factory=list)
+
+    @property
+    def variant_name(self) -> str:
+        return f"{self.html_name}.{VARIANT}"
+
+    @property
+    def variant_id(self) -> str:
+        return f"{self.html_id}-variante"
+
+    def variant_of(self, value) -> int | None:
+        """Which variant some stored data follow: the one declaring most of its keys."""
+        if not self.variants or not isinstance(value, dict) or not value:
+            return None
+        keys = set(value)
+        scores = [
+            (not keys - names, len(keys & names), -i)
+            for i, names in enumerate(self.variant_fields)
+        ]
+        best = max(scores)
+        return -best[2] if best[1] else None
 
     @property
     def script_conditions(self) -> list[dict]:
@@ -73,7 +111,7 @@ class FieldSpec:
         def posted(value) -> str:
             if isinstance(value, bool):
                 return "oui" if value else "non"
-            return str(value)
+            return choice_key(value)
 
         return [
             {
@@ -85,6 +123,10 @@ class FieldSpec:
             }
             for c in self.conditions
         ]
+
+    @property
+    def readonly(self) -> bool:
+        return self.prop.get("readOnly") is True
 
     @property
     def is_list(self) -> bool:
@@ -146,6 +188,8 @@ class FieldSpec:
         if self.required_when and not self.required:
             when = " ou ".join(f"« {t} »" for t in self.required_when)
             parts.append(f"Obligatoire quand {when} est rempli.")
+        if self.readonly:
+            parts.append("Champ en lecture seule : sa valeur ne se modifie pas ici.")
         fmt_hint = FORMAT_HINTS.get(self.widget)
         if fmt_hint:
             parts.append(fmt_hint)
@@ -250,6 +294,7 @@ def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
         spec.required_when = required_when.get(name, [])
         if _is_group(prop):
             spec.children = _compile_object(prop, spec.path, spec.ids, spec.published)
+            _set_variants(spec, prop)
         elif spec.is_list and ROW in path:
             # A list inside a list's rows is kept whole, as JSON.
             spec.widget = "json"
@@ -258,16 +303,69 @@ def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
                 prop["items"], spec.path + (ROW,), spec.ids, spec.published
             )
         specs.append(spec)
-    _add_conditional_fields(specs, branches, properties, path, ids, published)
+    _add_conditional_fields(specs, branches, schema, path, ids, published)
     return specs
 
 
-def _add_conditional_fields(specs, branches, properties, path, ids, published):
+def _set_variants(spec: FieldSpec, prop: dict) -> None:
+    branches = [b for b in read_conditions(prop)[0] if b.trigger == VARIANT]
+    spec.variants = [b.label for b in branches]
+    spec.variant_fields = [set(b.properties) for b in branches]
+
+
+def _variant_selector(trigger: str, branches, schema: dict) -> dict:
+    """The field that selects among variants pinning it, when the object lacks it.
+
+    Its choices are the pinned values, labelled with the variants' titles.
+    """
+    mine = [b for b in branches if b.trigger == trigger]
+    values, labels = [], {}
+    for branch in mine:
+        for value in branch.values or []:
+            if value not in values:
+                values.append(value)
+                labels[str(value)] = branch.label
+    first = mine[0].pin or {}
+    prop = {k: v for k, v in first.items() if k in ("title", "description", "type")}
+    prop.update({"enum": values, "x-enum-labels": labels})
+    prop.setdefault("title", schema.get("title") or trigger)
+    if "type" not in prop:
+        prop["type"] = scalar_type({"enum": values}) or "string"
+    return prop
+
+
+def _add_conditional_fields(specs, branches, schema, path, ids, published):
     """The fields a condition adds, each saying when it applies."""
+    properties = schema.get("properties", {})
     by_name = {spec.name: spec for spec in specs}
+    selectors = {}
     for branch in branches:
-        trigger = properties.get(branch.trigger, {})
+        trigger = properties.get(branch.trigger) or selectors.get(branch.trigger)
+        if trigger is None and branch.trigger == VARIANT:
+            trigger = {
+                "title": schema.get("title") or "Variante",
+                "x-enum-labels": {
+                    str(b.values[0]): b.label for b in branches if b.trigger == VARIANT
+                },
+            }
+            selectors[VARIANT] = trigger
+        elif trigger is None:
+            # Variants pin a field the object does not declare: it becomes
+            # the first question, its answers the variants.
+            trigger = _variant_selector(branch.trigger, branches, schema)
+            selectors[branch.trigger] = trigger
+            required = all(
+                b.pin_required for b in branches if b.trigger == branch.trigger
+            )
+            spec = _compile_property(branch.trigger, trigger, required)
+            spec.position = len(specs)
+            spec.path = path + (branch.trigger,)
+            spec.ids = ids + (spec.position,)
+            spec.published = spec.published and published
+            specs.insert(0, spec)
+            by_name[branch.trigger] = spec
         labels = {str(v): label for v, label in (labelled_choices(trigger) or [])}
+        labels.update(trigger.get("x-enum-labels") or {})
         condition = {
             "field": ".".join(str(k) for k in path + (branch.trigger,)),
             "title": trigger.get("title") or branch.trigger,
@@ -301,6 +399,10 @@ def _add_conditional_fields(specs, branches, properties, path, ids, published):
 
 def is_list_of_objects(prop: dict) -> bool:
     items = prop.get("items")
+    prefix = prop.get("prefixItems")
+    if prefix is not None and any(p != items for p in prefix):
+        # A tuple whose positions differ is kept whole, as JSON.
+        return False
     return (
         scalar_type(prop) == "array"
         and isinstance(items, dict)
@@ -354,7 +456,10 @@ def _condition_in_row(condition: dict, depth: int, row: int) -> dict:
 def _is_group(prop: dict) -> bool:
     return (
         scalar_type(prop) == "object"
-        and isinstance(prop.get("properties"), dict)
+        and (
+            isinstance(prop.get("properties"), dict)
+            or object_variants(prop) is not None
+        )
         and prop.get("x-type") != "json"
     )
 
@@ -529,9 +634,10 @@ def _widget(prop: dict, json_type: str) -> tuple[str, str | None]:
         # TODO: arrays of free values use one textarea line per value; the
         # repeated inputs with add/remove buttons come with list support.
         return "lines", item_type
-    if ("enum" in prop or labelled_choices(prop) is not None) and (
-        json_type != "boolean"
+    if labelled_choices(prop) is not None or (
+        "enum" in prop and json_type != "boolean"
     ):
+        # Yes/no with labels of their own ("Enable"/"Disable") keeps the labels.
         return "select", None
     if json_type in ("integer", "number", "boolean"):
         return json_type, None
@@ -563,4 +669,17 @@ def _choices(prop: dict, widget: str) -> list[Choice]:
         return [Choice(v, label) for v, label in labelled if v is not None]
     labels = prop.get("x-enum-labels") or {}
     values = source.get("enum", [])
-    return [Choice(v, str(labels.get(str(v), v))) for v in values if v is not None]
+    return [
+        Choice(v, str(labels.get(str(v)) or _label_of(v)))
+        for v in values
+        if v is not None
+    ]
+
+
+def _label_of(value) -> str:
+    """How an allowed value reads: an object by its name, if it has one."""
+    if isinstance(value, dict):
+        for key in ("title", "titre", "name", "nom", "label", "libelle"):
+            if isinstance(value.get(key), str):
+                return value[key]
+    return choice_key(value)

@@ -13,6 +13,7 @@ from wtforms import Field, StringField
 from . import french
 from .compiler import (
     FieldSpec,
+    choice_key,
     instantiate,
     leaves,
     lists_of,
@@ -21,7 +22,7 @@ from .compiler import (
     value_at,
     walk,
 )
-from .validation import error, validate_data
+from .validation import apply_read_only, error, validate_data
 
 TRUE_WORD, FALSE_WORD = "oui", "non"
 
@@ -72,6 +73,11 @@ def page_form(specs: list[FieldSpec], formdata=None, data=None) -> PageForm:
 def build_form_class(specs: list[FieldSpec]) -> type[EntryForm]:
     """A WTForms class with one field per input, named as INTERFACE.md says."""
     attrs = {}
+    for spec in walk(specs):
+        if spec.variants:
+            attrs[variant_attr(spec)] = StringField(
+                name=spec.variant_name, id=spec.variant_id
+            )
     for spec in leaves(specs):
         for attr, name, input_id in input_names(spec):
             if spec.widget == "checkboxes":
@@ -79,6 +85,10 @@ def build_form_class(specs: list[FieldSpec]) -> type[EntryForm]:
             else:
                 attrs[attr] = StringField(name=name, id=input_id)
     return type("GeneratedEntryForm", (EntryForm,), attrs)
+
+
+def variant_attr(spec: FieldSpec) -> str:
+    return "f" + "_".join(str(i) for i in spec.ids) + "_variante"
 
 
 def input_names(spec: FieldSpec) -> list[tuple[str, str, str]]:
@@ -100,6 +110,11 @@ def input_names(spec: FieldSpec) -> list[tuple[str, str, str]]:
 
 def prefill(form: EntryForm, specs: list[FieldSpec], data: dict | None) -> None:
     """Fill the inputs from stored data or, for a new entry, from defaults."""
+    for spec in walk(specs):
+        if spec.variants and data is not None:
+            chosen = spec.variant_of(value_at(data, spec.path))
+            if chosen is not None:
+                form[variant_attr(spec)].data = str(chosen)
     for spec in leaves(specs):
         value = value_at(data, spec.path) if data is not None else spec.default
         if value is None:
@@ -116,13 +131,15 @@ def display_value(spec: FieldSpec, value):
     if spec.widget == "const":
         return display(spec, value)
     if spec.widget == "checkboxes":
-        return [str(v) for v in value] if isinstance(value, list) else []
-    if spec.json_type == "boolean":
+        return [choice_key(v) for v in value] if isinstance(value, list) else []
+    if spec.widget == "boolean":
         return TRUE_WORD if value else FALSE_WORD
+    if spec.widget in ("select", "radio"):
+        return choice_key(value)
     if spec.widget == "number":
         return french.format_number(value)
     if spec.widget == "datetime" and isinstance(value, str):
-        return value[:16]
+        return french.local_datetime(value)
     if spec.widget == "lines" and isinstance(value, list):
         return "\n".join(str(v) for v in value)
     if spec.widget == "json":
@@ -156,7 +173,7 @@ def display(spec: FieldSpec, value) -> str:
     """A stored value as people read it: labels, French numbers and dates."""
     if value is None:
         return ""
-    labels = {str(c.value): c.label for c in spec.choices}
+    labels = {c.key: c.label for c in spec.choices}
     if spec.is_list and isinstance(value, list):
         return " ; ".join(
             f"ligne {i + 1} : "
@@ -167,11 +184,11 @@ def display(spec: FieldSpec, value) -> str:
     if spec.widget == "geopoint" and isinstance(value, list):
         return " ; ".join(french.format_number(v) for v in value)
     if isinstance(value, list):
-        return ", ".join(labels.get(str(v), str(v)) for v in value)
-    if spec.json_type == "boolean":
+        return ", ".join(labels.get(choice_key(v), str(v)) for v in value)
+    if spec.widget == "boolean":
         return "Oui" if value else "Non"
-    if str(value) in labels:
-        return labels[str(value)]
+    if choice_key(value) in labels:
+        return labels[choice_key(value)]
     if spec.widget == "number":
         return french.format_number(value)
     if spec.widget == "date" and isinstance(value, str) and len(value) == 10:
@@ -249,7 +266,10 @@ def read_form(
     data = {}
     errors = []
     answered = set()
+    unticked = []
     for spec in leaves(specs):
+        if spec.readonly:
+            continue
         fields = [form[attr] for attr, _, _ in input_names(spec)]
         if previous is not None and not _posted(spec, fields):
             kept = value_at(previous, spec.path)
@@ -257,17 +277,32 @@ def read_form(
                 set_at(data, spec.path, kept)
             continue
         raw = [field.data for field in fields]
+        kept = value_at(previous, spec.path) if previous is not None else None
+        if kept is not None and _shown_unchanged(spec, raw, kept):
+            # Sent back as shown: the stored value stays exactly as it was
+            # (a date-time's seconds, a number's written form).
+            set_at(data, spec.path, kept)
+            answered.add(spec.path)
+            continue
         try:
             value = convert(spec, raw)
         except french.InputError as exc:
             errors.append(error(spec.path, spec, str(exc)))
             continue
+        if value is False and not fields[0].data and spec.conditions:
+            unticked.append(spec)
         if value is not None or spec.nullable:
             set_at(data, spec.path, value)
         if any((f.data or "") != "" for f in fields):
             answered.add(spec.path)
+    # An unticked box says "no" only where its question applies.
+    for spec in unticked:
+        if not any(condition_holds(c, data) for c in spec.conditions):
+            remove_at(data, spec.path)
+    _keep_chosen_variants(form, specs, data, answered)
     _drop_unanswered_groups(specs, data, answered)
     _drop_trailing_blank_rows(specs, data, answered)
+    errors += apply_read_only(data, specs, previous)
     if previous is not None and posted is not None:
         _keep_unposted_lists(specs, data, previous, posted)
 
@@ -278,6 +313,68 @@ def read_form(
         if problem["field"] not in unreadable:
             errors.append(problem)
     return data, errors
+
+
+def _keep_chosen_variants(form, specs, data: dict, answered: set) -> None:
+    """Only the chosen variant's fields are kept (all show without JavaScript).
+
+    Without a choice, the variant is the one whose fields were filled in.
+    """
+    for spec in walk(specs):
+        if not spec.variants:
+            continue
+        value = value_at(data, spec.path)
+        if not isinstance(value, dict):
+            continue
+        picked = form[variant_attr(spec)].data or ""
+        chosen = int(picked) if picked.isdigit() else None
+        if chosen is None or chosen >= len(spec.variants):
+            typed = {
+                leaf.path[len(spec.path)]
+                for leaf in leaves([spec])
+                if leaf.path in answered
+            }
+            chosen = spec.variant_of({name: True for name in typed})
+        if chosen is None:
+            continue
+        keep = spec.variant_fields[chosen] | (
+            set(value) - set().union(*spec.variant_fields)
+        )
+        for name in list(value):
+            if name not in keep:
+                del value[name]
+                answered.difference_update(
+                    {
+                        p
+                        for p in answered
+                        if p[: len(spec.path) + 1] == spec.path + (name,)
+                    }
+                )
+
+
+def condition_holds(condition: dict, data: dict) -> bool:
+    """Whether a field's condition holds for the answers read so far."""
+    path = tuple(
+        int(part) if part.isdigit() else part for part in condition["field"].split(".")
+    )
+    value = value_at(data, path)
+    if condition["values"] is None:
+        hit = value not in (None, "", [])
+    elif isinstance(value, list):
+        hit = any(v in condition["values"] for v in value)
+    else:
+        hit = value is not None and value in condition["values"]
+    return not hit if condition["negate"] else hit
+
+
+def _shown_unchanged(spec: FieldSpec, raw: list, kept) -> bool:
+    if spec.widget == "geopoint" or spec.widget == "boolean":
+        return False
+    shown = display_value(spec, kept)
+    posted = raw[0]
+    if isinstance(posted, str):
+        posted = posted.replace("\r\n", "\n")
+    return posted == shown
 
 
 def _drop_trailing_blank_rows(specs, data: dict, answered: set) -> None:
@@ -327,9 +424,7 @@ def _drop_unanswered_groups(specs, data: dict, answered: set) -> None:
 
 
 def _posted(spec: FieldSpec, fields) -> bool:
-    if spec.widget == "checkboxes" or (
-        spec.json_type == "boolean" and not spec.required
-    ):
+    if spec.widget == "checkboxes" or (spec.widget == "boolean" and not spec.required):
         return True
     return any(field.raw_data for field in fields)
 
@@ -351,7 +446,7 @@ def convert(spec: FieldSpec, raw: list):
         # Whatever was posted, the schema fixes the value.
         return spec.prop["const"]
     text = raw[0]
-    if spec.json_type == "boolean":
+    if spec.widget == "boolean":
         if text in (None, ""):
             # An unticked checkbox sends nothing: that answer is "no". A
             # required boolean is a Oui/Non choice, where nothing means blank.
@@ -405,6 +500,6 @@ def _choice_value(spec: FieldSpec, text: str):
     # Choices are posted as text; the stored value is the schema's own value
     # with its own type.
     for choice in spec.choices:
-        if str(choice.value) == text:
+        if choice.key == text:
             return choice.value
     return _typed_item(spec, text) if spec.json_type != "array" else text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from .validation import with_paris_offset
+from .validation import PARIS, with_paris_offset
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
@@ -74,6 +74,20 @@ def parse_datetime(text: str) -> str:
         if parsed.tzinfo is None
         else (parsed.isoformat())
     )
+
+
+def local_datetime(value: str) -> str:
+    """A stored date-time as a datetime-local input shows it: Paris time.
+
+    Cutting the offset off instead would move an instant written in UTC.
+    """
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value[:16]
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(PARIS)
+    return parsed.strftime("%Y-%m-%dT%H:%M")
 
 
 def parse_time(text: str) -> str:

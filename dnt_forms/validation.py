@@ -18,6 +18,7 @@ from jsonschema import FormatChecker
 
 from .compiler import FieldSpec, instantiate, leaves, set_at, value_at, walk
 from .schemas.check import validator_class
+from .schemas.conditions import is_variant
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +111,60 @@ def validate_data(schema_json: str, data: dict, specs: list[FieldSpec]) -> list[
     concrete = instantiate(specs, data)
     by_pointer = {spec.pointer: spec for spec in walk(concrete)}
     errors = []
-    for error in _validator(schema_json).iter_errors(data):
+    for error, variant in _leaf_errors(_validator(schema_json).iter_errors(data)):
         path, spec = _error_path(error, by_pointer)
-        described = _describe(path, spec, french_message(error, spec))
+        message = french_message(error, spec)
+        if variant:
+            message = f"{message[:-1]} (variante « {variant} »)."
+        described = _describe(path, spec, message)
         described["keyword"] = str(error.validator)
         errors.append(described)
 
     errors.extend(_range_errors(data, concrete))
     return _dedupe(errors)
+
+
+def _leaf_errors(errors, variant: str | None = None):
+    """(error, variant title) pairs, the errors of object variants opened up.
+
+    "Matches none of the variants" tells an agent nothing: the variant the
+    data follow is picked (the one whose selecting field matches, then the
+    one declaring most of the data's keys), and its own errors are given,
+    each naming the variant.
+    """
+    for error in errors:
+        chosen = _chosen_variant(error)
+        if chosen is None:
+            yield error, variant
+            continue
+        title, inner = chosen
+        yield from _leaf_errors(inner, title)
+
+
+def _chosen_variant(error):
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return None
+    variants = error.validator_value
+    if not isinstance(error.instance, dict) or not all(is_variant(v) for v in variants):
+        return None
+    by_variant: dict[int, list] = {}
+    for inner in error.context:
+        by_variant.setdefault(inner.relative_schema_path[0], []).append(inner)
+    keys = set(error.instance)
+
+    def rank(index: int):
+        variant = variants[index]
+        declared = set(variant.get("properties") or {})
+        inner = by_variant.get(index, [])
+        pinned_wrong = any(
+            e.validator in ("enum", "const") and len(e.relative_path) == 1
+            for e in inner
+        )
+        return (pinned_wrong, -len(keys & declared), len(inner), index)
+
+    index = min(by_variant, key=rank)
+    title = variants[index].get("title") or f"variante {index + 1}"
+    return title, by_variant[index]
 
 
 def _error_path(error, by_pointer) -> tuple[str, FieldSpec | None]:
@@ -233,13 +280,20 @@ _MESSAGES = {
     "uniqueItems": lambda v, e, s: "Chaque valeur ne doit figurer qu'une fois.",
     "additionalProperties": lambda v, e, s: "Ce champ n'existe pas dans le formulaire.",
     "items": lambda v, e, s: "Trop de valeurs dans la liste.",
-    "oneOf": lambda v, e, s: "Choisissez l'une des valeurs proposées.",
-    "anyOf": lambda v, e, s: "Choisissez l'une des valeurs proposées.",
+    "oneOf": lambda v, e, s: _alternatives_message(v),
+    "anyOf": lambda v, e, s: _alternatives_message(v),
     "const": lambda v, e, s: f"Seule la valeur « {v} » est permise.",
     "dependentRequired": lambda v, e, s: (
         f"Ce champ est obligatoire quand « {_dependency_trigger(e)} » est rempli."
     ),
 }
+
+
+def _alternatives_message(variants) -> str:
+    if isinstance(variants, list) and variants and all(map(is_variant, variants)):
+        # Valid under several variants at once (oneOf), or none could be told.
+        return "Remplissez les champs d'une seule des variantes proposées."
+    return "Choisissez l'une des valeurs proposées."
 
 
 def _dependency_trigger(error) -> str:
@@ -355,6 +409,35 @@ def _normalise_object(payload: dict, specs, path: tuple, errors: list) -> dict:
             value = with_paris_offset(value)
         data[key] = value
     return data
+
+
+def apply_read_only(data: dict, specs: list[FieldSpec], previous: dict | None):
+    """Read-only fields keep their value (stored, else the default): errors.
+
+    An API client may send such a field back unchanged; a different value is
+    refused rather than dropped, so the client knows it did not take.
+    """
+    errors = []
+    for spec in leaves(instantiate(specs, data)):
+        if not spec.readonly:
+            continue
+        expected = (
+            value_at(previous, spec.path) if previous is not None else spec.default
+        )
+        sent = value_at(data, spec.path)
+        if sent is None:
+            if expected is not None:
+                set_at(data, spec.path, expected)
+        elif sent != expected:
+            shown = "vide" if expected is None else f"« {expected} »"
+            errors.append(
+                _describe(
+                    spec.pointer,
+                    spec,
+                    f"Champ en lecture seule : sa valeur reste {shown}.",
+                )
+            )
+    return errors
 
 
 def with_paris_offset(value: str) -> str:

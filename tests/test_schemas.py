@@ -39,7 +39,7 @@ def problems_of(text: str) -> list[str]:
         ),
         ({"type": "string", "if": {}, "then": {}}, "/properties/champ/if", "if/then"),
         (
-            {"oneOf": [{"type": "object", "properties": {"a": {"type": "string"}}}]},
+            {"oneOf": [{"type": "string"}, {"type": "integer"}]},
             "/properties/champ/oneOf",
             "oneOf",
         ),

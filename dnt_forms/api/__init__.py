@@ -26,7 +26,12 @@ from ..errors import (
 )
 from ..permissions import can_edit_entry, can_see_entry, manages
 from ..store import entries_for, get_entry
-from ..validation import finalise, normalise_api_entry, validate_data
+from ..validation import (
+    apply_read_only,
+    finalise,
+    normalise_api_entry,
+    validate_data,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -164,11 +169,12 @@ def _strict_json():
         ) from None
 
 
-def _valid_entry(opened) -> dict:
+def _valid_entry(opened, previous: dict | None = None) -> dict:
     """The request body as a validated entry, or a 422 listing every error."""
     payload = _strict_json()
     data, errors = normalise_api_entry(payload, opened.specs)
     if isinstance(payload, dict):
+        errors += apply_read_only(data, opened.specs, previous)
         errors += validate_data(opened.version.schema_json, data, opened.specs)
         errors += reference_errors(opened, data)
     if errors:
@@ -317,7 +323,7 @@ def replace(slug, entry_id):
     """Replace the entry's data whole, if nobody changed it since If-Match."""
     opened, entry = _editable_entry(slug, entry_id)
     expected = _if_match()
-    data = _valid_entry(opened)
+    data = _valid_entry(opened, entry.data)
     try:
         entry = change_entry(
             opened,

@@ -14,7 +14,7 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from ..errors import InvalidSchemaError, SchemaProblem
-from .conditions import HANDLED, read_conditions
+from .conditions import HANDLED, VARIANT, object_variants, read_conditions
 from .naming import field_name_problem
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ ASSERTIONS = {
     "array": {"type", "items", "minItems", "maxItems", "uniqueItems", "prefixItems"},
 }
 ASSERTIONS["number"] = ASSERTIONS["integer"]
+# A choice among whole objects (an enum of objects), stored as the object.
+ASSERTIONS["object"] = {"type", "enum"}
 
 # Keywords the compiler does not honour yet: refused, never ignored.
 NOT_YET = {
@@ -171,8 +173,11 @@ def _check_conditions(schema: dict, base: str, problems: list, warnings: list):
     handled = set(HANDLED) - set(unknown)
     _refuse_not_yet(schema, base, problems, skip=handled)
     properties = schema.get("properties") or {}
+    chosen_by_variant = {
+        b.trigger for b in branches if b.pin is not None or b.trigger == VARIANT
+    }
     for branch in branches:
-        if branch.trigger not in properties:
+        if branch.trigger not in properties and branch.trigger not in chosen_by_variant:
             problems.append(
                 SchemaProblem(
                     f"{base}{branch.origin}",
@@ -270,7 +275,7 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         return
     labelled = labelled_choices(prop) is not None
     # A group's conditions are checked with the group.
-    conditional = scalar_type(prop) == "object" and "properties" in prop
+    conditional = _is_fields_group(prop)
     skip = set(HANDLED) if conditional else set()
     if any(
         key in NOT_YET
@@ -294,7 +299,7 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         return
     if kind == "object" and prop.get("x-type") == "json":
         return
-    if kind == "object":
+    if kind == "object" and "enum" not in prop:
         _check_group(name, prop, path, problems, warnings)
         return
 
@@ -365,7 +370,8 @@ GROUP_KEYS = {
 
 def _check_group(name: str, prop: dict, path: str, problems, warnings) -> None:
     """A nested object: a group of fields, checked like the form itself."""
-    if not isinstance(prop.get("properties"), dict) or not prop["properties"]:
+    has_fields = isinstance(prop.get("properties"), dict) and prop["properties"]
+    if not has_fields and not object_variants(prop):
         problems.append(
             SchemaProblem(
                 f"{path}/properties",
@@ -412,8 +418,11 @@ def _check_array(prop: dict, path: str, problems: list, warnings: list) -> None:
         return
 
     item_kind = scalar_type(items)
-    if item_kind == "object" and isinstance(items.get("properties"), dict):
+    if item_kind == "object" and _is_fields_group(items):
         _check_group("items", items, f"{path}/items", problems, warnings)
+        return
+    if item_kind == "object" and isinstance(items.get("enum"), list):
+        # A choice of several objects among a list.
         return
     if item_kind == "array":
         # A list of lists is kept whole, as JSON.
@@ -510,10 +519,19 @@ def labelled_choices(prop: dict) -> list[tuple[object, str]] | None:
     return None
 
 
+def _is_fields_group(prop: dict) -> bool:
+    """An object whose fields the form shows: declared, or in variants."""
+    return scalar_type(prop) == "object" and (
+        isinstance(prop.get("properties"), dict) or object_variants(prop) is not None
+    )
+
+
 def _inferred_type(values: list) -> str | None:
     kinds = set()
     for value in values:
-        if isinstance(value, bool):
+        if isinstance(value, dict):
+            kinds.add("object")
+        elif isinstance(value, bool):
             kinds.add("boolean")
         elif isinstance(value, int):
             kinds.add("integer")
@@ -534,6 +552,8 @@ def scalar_type(prop: dict) -> str | None:
     Without "type", a list of allowed values tells it.
     """
     kind = prop.get("type")
+    if kind is None and object_variants(prop) is not None:
+        return "object"
     if kind is None:
         choices = labelled_choices(prop)
         values = [v for v, _ in choices] if choices else prop.get("enum")
