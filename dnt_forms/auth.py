@@ -6,7 +6,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -116,9 +116,8 @@ def consume_one_time_link(token: str) -> None:
 
 def _aware(moment):
     # SQLite gives back naive datetimes; they were stored in UTC.
-    from datetime import timezone
 
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create_token(

@@ -9,8 +9,8 @@ from flask import current_app
 from .compiler import FieldSpec, instantiate, leaves, value_at
 from .db import db
 from .errors import FormNotOpenError, SchemaNotFoundError
-from .permissions import form_open_to, manages
 from .models import Entry, Form, FormVersion, User
+from .permissions import form_open_to, manages
 from .schemas.versions import current_version, specs_of
 from .store import create_entry, update_entry
 

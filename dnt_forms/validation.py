@@ -31,7 +31,7 @@ _TIME_RE = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?$")
 _NAIVE_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 # jsonschema names the fields of a dependentRequired error only in its message.
-_DEPENDENCY_RE = re.compile(r"^'(.*)' is a dependency of '(.*)'$", re.S)
+_DEPENDENCY_RE = re.compile(r"^'(.*)' is a dependency of '(.*)'$", re.DOTALL)
 
 format_checker = FormatChecker()
 
@@ -196,7 +196,7 @@ def _error_path(error, by_pointer) -> tuple[str, FieldSpec | None]:
 def _quoted_name(message: str) -> str:
     # jsonschema gives the missing property only inside its message:
     # "'name' is a required property".
-    match = re.match(r"^(['\"])(.*)\1 is a required property$", message, re.S)
+    match = re.match(r"^(['\"])(.*)\1 is a required property$", message, re.DOTALL)
     return match[2] if match else message
 
 

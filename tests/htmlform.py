@@ -64,8 +64,7 @@ class _FormReader(HTMLParser):
         elif tag == "textarea" and self._textarea is not None:
             text = "".join(self._text)
             # A browser drops the one line break right after <textarea>.
-            if text.startswith("\n"):
-                text = text[1:]
+            text = text.removeprefix("\n")
             self.pairs.append((self._textarea, text))
             self._textarea = None
         elif tag == "option" and self._option is not None:

@@ -38,11 +38,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.routing.converters import NumberConverter
 import requests
-
 from conftest import csrf_from, last_line, public_rows
 from conftest import sign_in as sign_in_server
+from werkzeug.routing.converters import NumberConverter
 
 SLUG = "voirie"
 RESERVED = "voirie-b"  # published, open to organisation B only

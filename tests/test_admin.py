@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import csrf_from, run_cli
 
 ADMIN = ("admin@test.fr", "mot-de-passe-admin")
@@ -93,7 +92,7 @@ def test_every_page_answers_the_admin_in_french(app, admin, ruchers):
 def test_every_post_form_carries_the_csrf_token(app, admin, ruchers):
     for page in pages(app):
         html = admin.get(page).text
-        forms = re.findall(r'<form method="post".*?</form>', html, re.S)
+        forms = re.findall(r'<form method="post".*?</form>', html, re.DOTALL)
         assert forms, page
         for form in forms:
             assert 'name="csrf_token"' in form, (page, form[:200])

@@ -1,7 +1,6 @@
 """The JSON API: strict types, French errors by path, one error envelope."""
 
 import pytest
-
 from conftest import public_rows
 
 FORM = {

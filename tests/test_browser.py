@@ -11,7 +11,6 @@ import shutil
 
 import pytest
 import requests
-
 from conftest import last_line
 
 CHROMIUM = (

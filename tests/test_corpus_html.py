@@ -6,12 +6,12 @@ import json
 import re
 from datetime import date, datetime, time
 from decimal import Decimal
-from markupsafe import escape
 
 import pytest
-from frictionless import Resource, Schema
-
 from conftest import corpus_path, csrf_from
+from frictionless import Resource, Schema
+from markupsafe import escape
+
 from dnt_forms.compiler import NO_PURPOSE
 from dnt_forms.schemas import load_file
 from dnt_forms.schemas.tableschema import repair
@@ -210,5 +210,5 @@ def test_valid_post_is_stored_and_invalid_post_keeps_values(app, agent, opened):
 
 
 def _errors(html: str) -> str:
-    found = re.findall(r'<p class="message-erreur"[^>]*>(.*?)</p>', html, re.S)
+    found = re.findall(r'<p class="message-erreur"[^>]*>(.*?)</p>', html, re.DOTALL)
     return " | ".join(found) or html[:500]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import corpus_path, public_rows
+
 from dnt_forms.compiler import compile_schema, leaves, value_at
 from dnt_forms.errors import InvalidSchemaError
 from dnt_forms.publish import child_tables

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from conftest import corpus_path, last_line
 from frictionless import Resource, Schema
 
-from conftest import corpus_path, last_line
 from dnt_forms.schemas.tableschema import repair
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from conftest import csrf_from, public_rows
 
 FORM = {

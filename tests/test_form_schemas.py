@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, csrf_from
 from jsonschema import Draft202012Validator
 
-from conftest import ROOT, csrf_from
 from dnt_forms.auth import create_user
 from dnt_forms.compiler import NO_PURPOSE, FieldSpec, compile_schema
 from dnt_forms.db import db

@@ -4,7 +4,6 @@ import re
 from html import unescape
 
 import pytest
-
 from conftest import csrf_from, public_rows
 
 FORM = {
@@ -134,7 +133,7 @@ def test_errors_are_summarised_linked_and_typed_values_kept(form_page, app):
     )
     assert response.status_code == 422
     html = response.text
-    title = re.search(r"<title>(.*?)</title>", html, re.S)[1]
+    title = re.search(r"<title>(.*?)</title>", html, re.DOTALL)[1]
     assert title.startswith("Erreur")
     start = html.index('class="resume-erreurs"')
     summary = html[start : html.index("</ul>", start)]

@@ -5,7 +5,6 @@ import sqlite3
 from pathlib import Path
 
 import requests
-
 from conftest import last_line, public_rows
 
 SECRET = "Zq-secret-9f3a-ne-doit-pas-fuiter"

@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from conftest import run_cli
+
 from dnt_forms.errors import InvalidSchemaError
 from dnt_forms.schemas import load_text
 from dnt_forms.schemas.check import DRAFT_07, detect_draft

@@ -3,6 +3,7 @@
 import re
 
 from conftest import csrf_from
+
 from dnt_forms import create_app
 
 HOSTILE = {

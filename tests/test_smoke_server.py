@@ -1,7 +1,6 @@
 """The service end to end on a real gunicorn: import, post, read back in Datasette."""
 
 import requests
-
 from conftest import csrf_from, last_line, sign_in
 
 SCHEMA = """{

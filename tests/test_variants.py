@@ -9,7 +9,6 @@ import re
 from html import unescape
 
 import pytest
-
 from conftest import csrf_from, public_rows
 
 FORM = {

@@ -8,11 +8,11 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InvalidSchemaError, SchemaProblem
 from ..config import schemas_path
+from ..errors import InvalidSchemaError, SchemaProblem
 from .check import check_json_schema, check_meta_schema
-from .resolve import canonical_schema
 from .naming import is_valid_slug, slugify
+from .resolve import canonical_schema
 from .tableschema import import_table_schema, looks_like_table_schema
 
 logger = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ from flask import (
 )
 
 from ..auth import current_user, login_required
+from ..compiler import instantiate, leaves, value_at, walk
 from ..entries import (
     OpenForm,
     listed_forms,
@@ -36,7 +37,6 @@ from ..forms import (
     read_form,
     redisplay,
 )
-from ..compiler import instantiate, leaves, value_at, walk
 from ..permissions import can_see_entry, manages
 from ..store import entries_for, get_entry
 from ..validation import draft_errors
@@ -251,4 +251,4 @@ def entries(slug):
     )
 
 
-from . import entry  # noqa: E402,F401  (registers the entry page routes)
+from . import entry  # noqa: F401  (registers the entry page routes)

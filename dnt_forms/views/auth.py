@@ -19,13 +19,13 @@ from wtforms import PasswordField, StringField
 from ..auth import (
     check_password,
     clear_failures,
-    record_failure,
-    sign_in_wait,
     consume_one_time_link,
     find_user,
     hash_password,
     password_problem,
+    record_failure,
     sign_in,
+    sign_in_wait,
     sign_out,
     use_one_time_link,
 )
