@@ -183,3 +183,172 @@ def test_conditional_fields_show_and_hide_with_the_answer(server, browser):
     assert not water.is_visible()
     assert page.locator("input[name=food]").first.is_visible()
     page.close()
+
+
+NESTED = {
+    "title": "Chantier",
+    "description": "Travaux sur la voie publique.",
+    "type": "object",
+    "required": ["objet", "nature", "adresse"],
+    "properties": {
+        "objet": {"type": "string", "title": "Objet", "x-purpose": "Informer."},
+        "nature": {
+            "type": "string",
+            "title": "Nature",
+            "x-purpose": "Orienter vers le bon service.",
+            "oneOf": [
+                {"const": "voirie", "title": "Voirie"},
+                {"const": "autre", "title": "Autre"},
+            ],
+        },
+        "adresse": {
+            "type": "object",
+            "title": "Adresse du chantier",
+            "x-purpose": "Prévenir les riverains.",
+            "required": ["voie", "code_postal"],
+            "properties": {
+                "voie": {"type": "string", "title": "Voie", "x-purpose": "Localiser."},
+                "code_postal": {
+                    "type": "string",
+                    "pattern": "^[0-9]{5}$",
+                    "title": "Code postal",
+                    "x-purpose": "Localiser.",
+                    "examples": ["75004"],
+                },
+            },
+        },
+        "intervenants": {
+            "type": "array",
+            "title": "Intervenants",
+            "x-purpose": "Savoir qui appeler.",
+            "items": {
+                "type": "object",
+                "required": ["nom"],
+                "properties": {
+                    "nom": {"type": "string", "title": "Nom", "x-purpose": "Appeler."},
+                    "role": {"type": "string", "title": "Rôle", "x-purpose": "Trier."},
+                },
+            },
+        },
+    },
+    "if": {"properties": {"nature": {"const": "autre"}}},
+    "then": {
+        "properties": {
+            "precision": {
+                "type": "string",
+                "title": "Précision",
+                "x-purpose": "Comprendre la demande.",
+            }
+        },
+        "required": ["precision"],
+    },
+}
+
+
+def _sign_in_with_keyboard(page, url: str) -> None:
+    page.goto(url)
+    tab_to(page, "#email")
+    page.keyboard.type("agent@paris.fr")
+    page.keyboard.press("Tab")
+    page.keyboard.type("mot-de-passe-agent")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_keyboard_only_with_group_list_and_condition(server, browser, tmp_path):
+    path = tmp_path / "chantier.json"
+    path.write_text(json.dumps(NESTED, ensure_ascii=False))
+    slug = last_line(server.cli("schema", "import", str(path), "--slug", "chantier"))
+
+    page = browser.new_page(locale="fr-FR")
+    _sign_in_with_keyboard(page, server.url(f"/formulaires/{slug}/"))
+    assert page.url.endswith(f"/formulaires/{slug}/")
+
+    precision = page.locator("input[name=precision]")
+    assert not precision.is_visible()  # its condition does not hold yet
+    tab_to(page, "input[name=objet]")
+    page.keyboard.type("Réfection du trottoir")
+    tab_to(page, "input[name=nature][value=voirie]")
+    page.keyboard.press("ArrowDown")  # moves to, and picks, "Autre"
+    assert page.is_checked("input[name=nature][value=autre]")
+    assert precision.is_visible()
+    tab_to(page, "input[name=precision]")
+    page.keyboard.type("Pose d'un potelet")
+    tab_to(page, "input[name='adresse.voie']")
+    page.keyboard.type("Rue de Rivoli")
+    tab_to(page, "input[name='adresse.code_postal']")
+    page.keyboard.type("7500")  # one digit short: the server must say so
+    tab_to(page, "input[name='intervenants.0.nom']")
+    page.keyboard.type("Entreprise Durand")
+    # A second row, asked for with the keyboard (the server adds it).
+    tab_to(page, "button[name=_ajouter_ligne]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.input_value("input[name='intervenants.0.nom']") == "Entreprise Durand"
+    assert page.input_value("input[name='adresse.code_postal']") == "7500"
+    tab_to(page, "input[name='intervenants.1.nom']")
+    page.keyboard.type("Services techniques")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Contrôle")
+    tab_to(page, "main button.principal[value=envoyer]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert page.title().startswith("Erreur")
+    summary = page.locator("#resume-erreurs")
+    assert "Code postal" in summary.inner_text()
+    assert page.input_value("input[name='intervenants.1.role']") == "Contrôle"
+    assert page.input_value("input[name=precision]") == "Pose d'un potelet"
+    link = summary.locator("a").first
+    target = link.get_attribute("href")
+    tab_to(page, f"#resume-erreurs a[href='{target}']")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.name") == "adresse.code_postal" or (
+        page.url.endswith(target)
+    )
+    tab_to(page, "input[name='adresse.code_postal']")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("75001")
+    tab_to(page, "main button.principal[value=envoyer]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert not page.title().startswith("Erreur"), page.content()[:2000]
+    page.close()
+
+    base = server.url(f"/data/public/{slug}")
+    (row,) = requests.get(f"{base}.json?_shape=array").json()
+    assert row["objet"] == "Réfection du trottoir"
+    assert row["nature"] == "autre"
+    assert row["precision"] == "Pose d'un potelet"
+    assert row["adresse__voie"] == "Rue de Rivoli"
+    assert row["adresse__code_postal"] == "75001"
+    people = requests.get(
+        server.url(f"/data/public/{slug}__intervenants.json?_shape=array")
+    ).json()
+    assert [(p["_position"], p["nom"], p["role"]) for p in people] == [
+        (0, "Entreprise Durand", None),
+        (1, "Services techniques", "Contrôle"),
+    ]
+    assert all(p["_entry_id"] == row["_id"] for p in people)
+
+
+def test_variant_fields_show_once_the_variant_is_picked(server, browser, tmp_path):
+    from test_variants import FORM as VARIANTS
+
+    path = tmp_path / "subvention.json"
+    path.write_text(json.dumps(VARIANTS, ensure_ascii=False))
+    slug = last_line(server.cli("schema", "import", str(path), "--slug", "subv-js"))
+    page = browser.new_page(locale="fr-FR")
+    _sign_in_with_keyboard(page, server.url(f"/formulaires/{slug}/"))
+
+    email = page.locator("input[name='contact.courriel']")
+    street = page.locator("input[name='contact.adresse']")
+    siret = page.locator("input[name='demandeur.siret']")
+    assert not email.is_visible() and not street.is_visible()
+    assert not siret.is_visible()
+    page.check("input[name='contact._variante'][value='1']")
+    assert street.is_visible() and not email.is_visible()
+    page.check("input[name='demandeur.nature'][value='morale']")
+    assert siret.is_visible()
+    assert not page.locator("input[name='demandeur.nom']").is_visible()
+    page.close()
