@@ -1,0 +1,253 @@
+"""A quick yes/no check of an entry, for bulk imports.
+
+jsonschema judges about ten thousand entries a second: too slow for a file
+of a hundred thousand rows. Most forms are flat (typed fields with bounds,
+lengths, patterns, formats, choices), and for those the schema's verdict
+can be computed with plain Python predicates. This module builds them when
+every keyword of the schema is one it knows, and says nothing otherwise.
+
+It only ever says "valid" or "not sure": an entry it does not pass goes to
+jsonschema, which gives the verdict and the French messages. Agreement
+with jsonschema is checked by a property test (tests/test_fastcheck.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .validation import SQLITE_INT_MAX, SQLITE_INT_MIN, format_checker
+
+ANNOTATIONS = {
+    "title",
+    "description",
+    "$comment",
+    "examples",
+    "default",
+    "deprecated",
+    "$schema",
+    "$id",
+    "name",
+    "writeOnly",
+}
+ROOT_KEYS = ANNOTATIONS | {"type", "properties", "required", "additionalProperties"}
+
+Check = Callable[[object], bool]
+
+
+def compile_check(schema: dict) -> Callable[[dict], bool] | None:
+    """A predicate telling that an entry is valid, or None for a schema it
+    cannot judge alone."""
+    if not isinstance(schema, dict) or _unknown(schema, ROOT_KEYS):
+        return None
+    if schema.get("type", "object") != "object":
+        return None
+    properties = schema.get("properties") or {}
+    checks = {}
+    for name, prop in properties.items():
+        check = _property(prop)
+        if check is None:
+            return None
+        checks[name] = check
+    required = list(schema.get("required") or [])
+    extra = schema.get("additionalProperties", True)
+    if extra not in (True, False):
+        return None
+    allowed = set(properties)
+    items = list(checks.items())
+
+    def entry_is_valid(data) -> bool:
+        if not isinstance(data, dict):
+            return False
+        for name in required:
+            if name not in data:
+                return False
+        if extra is False and not allowed.issuperset(data):
+            return False
+        for name, check in items:
+            if name in data and not check(data[name]):
+                return False
+        return True
+
+    return entry_is_valid
+
+
+def _unknown(node: dict, known: set) -> bool:
+    return any(key not in known and not key.startswith("x-") for key in node)
+
+
+SCALAR_KEYS = ANNOTATIONS | {
+    "type",
+    "enum",
+    "const",
+    "format",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+}
+ARRAY_KEYS = ANNOTATIONS | {
+    "type",
+    "items",
+    "prefixItems",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+}
+
+
+def _property(prop) -> Check | None:
+    if not isinstance(prop, dict):
+        return None
+    kinds = prop.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if kinds is None or not isinstance(kinds, list) or not kinds:
+        return None
+    if "array" in kinds:
+        return _array(prop, kinds)
+    if _unknown(prop, SCALAR_KEYS) or "object" in kinds:
+        return None
+    type_ok = _type_check(kinds)
+    if type_ok is None:
+        return None
+    tests = [type_ok]
+    fixed = prop.get("enum", []) + ([prop["const"]] if "const" in prop else [])
+    if any(isinstance(v, (list, dict)) for v in fixed):
+        # Objects and lists compare in ways left to jsonschema.
+        return None
+    if "enum" in prop:
+        enum = list(prop["enum"])
+        tests.append(lambda v: any(_same(v, e) for e in enum))
+    if "const" in prop:
+        const = prop["const"]
+        tests.append(lambda v: _same(v, const))
+    tests.extend(_string_tests(prop))
+    tests.extend(_number_tests(prop))
+
+    def check(value) -> bool:
+        for test in tests:
+            if not test(value):
+                return False
+        return True
+
+    return check
+
+
+def _array(prop: dict, kinds: list) -> Check | None:
+    if kinds != ["array"] or _unknown(prop, ARRAY_KEYS):
+        return None
+    items = prop.get("items", True)
+    if isinstance(items, bool):
+        item_check = (lambda v: True) if items else (lambda v: False)
+    else:
+        item_check = _property(items)
+    prefix = [_property(p) for p in prop.get("prefixItems", [])]
+    if item_check is None or None in prefix:
+        return None
+    low = prop.get("minItems", 0)
+    high = prop.get("maxItems")
+    unique = prop.get("uniqueItems") is True
+
+    def check(value) -> bool:
+        if not isinstance(value, list) or len(value) < low:
+            return False
+        if high is not None and len(value) > high:
+            return False
+        for i, item in enumerate(value):
+            test = prefix[i] if i < len(prefix) else item_check
+            if not test(item):
+                return False
+        return not unique or _all_different(value)
+
+    return check
+
+
+def _all_different(values: list) -> bool:
+    seen = set()
+    for value in values:
+        if isinstance(value, (list, dict)):
+            return False  # left to jsonschema
+        # true and 1 differ in JSON; 1 and 1.0 do not (as in Python).
+        key = ("b", value) if isinstance(value, bool) else (type(value) is str, value)
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+def _type_check(kinds: list) -> Check | None:
+    simple = {"string", "integer", "number", "boolean", "null"}
+    if not set(kinds) <= simple:
+        return None
+    allowed = set(kinds)
+
+    def type_ok(value) -> bool:
+        if value is None:
+            return "null" in allowed
+        if isinstance(value, bool):
+            return "boolean" in allowed
+        if isinstance(value, int):
+            # Beyond SQLite's 64 bits the slow path explains the refusal.
+            if not SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
+                return False
+            return "integer" in allowed or "number" in allowed
+        if isinstance(value, float):
+            if "number" in allowed:
+                return True
+            return "integer" in allowed and value.is_integer()
+        if isinstance(value, str):
+            return "string" in allowed
+        return False
+
+    return type_ok
+
+
+def _same(a, b) -> bool:
+    """JSON equality of scalars: true is not 1, 1 is 1.0, "1" is not 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, str) or isinstance(b, str):
+        return type(a) is type(b) and a == b
+    return a == b
+
+
+def _string_tests(prop: dict) -> list[Check]:
+    tests: list[Check] = []
+    if "pattern" in prop:
+        search = re.compile(prop["pattern"]).search
+        tests.append(lambda v: not isinstance(v, str) or search(v) is not None)
+    if "minLength" in prop:
+        low = prop["minLength"]
+        tests.append(lambda v: not isinstance(v, str) or len(v) >= low)
+    if "maxLength" in prop:
+        high = prop["maxLength"]
+        tests.append(lambda v: not isinstance(v, str) or len(v) <= high)
+    if "format" in prop:
+        fmt = prop["format"]
+        conforms = format_checker.conforms
+        tests.append(lambda v: not isinstance(v, str) or conforms(v, fmt))
+    return tests
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number_tests(prop: dict) -> list[Check]:
+    tests: list[Check] = []
+    if "minimum" in prop:
+        low = prop["minimum"]
+        tests.append(lambda v: not _is_number(v) or v >= low)
+    if "maximum" in prop:
+        high = prop["maximum"]
+        tests.append(lambda v: not _is_number(v) or v <= high)
+    if "exclusiveMinimum" in prop:
+        low_x = prop["exclusiveMinimum"]
+        tests.append(lambda v: not _is_number(v) or v > low_x)
+    if "exclusiveMaximum" in prop:
+        high_x = prop["exclusiveMaximum"]
+        tests.append(lambda v: not _is_number(v) or v < high_x)
+    return tests
