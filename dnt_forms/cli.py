@@ -389,6 +389,92 @@ def publish_command(rebuild) -> None:
     click.echo(f"public.db reconstruite : {count} formulaire(s).")
 
 
+@cli.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--user", "email", help="Compte (et donc organisation) auteur des entrées.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False),
+    help="Écrit le rapport d'erreurs (CSV) dans ce fichier si l'import est refusé.",
+)
+def import_command(slug, file, email, report) -> None:
+    """Charge un fichier CSV ou XLSX dans un formulaire : tout ou rien."""
+    from .entries import form_for_admin
+    from .imports import ImportRefused, import_file
+    from .tabular import UnreadableFile, open_table
+
+    app = _app()
+    with app.app_context():
+        user = _account(email) if email else None
+        opened = form_for_admin(slug)
+        try:
+            table = open_table(Path(file))
+        except UnreadableFile as exc:
+            _fail(f"{file} : {exc}.")
+        try:
+            with click.progressbar(
+                length=table.size or 0,
+                label="Import",
+                file=sys.stderr,
+                show_pos=True,
+            ) as bar:
+                result = import_file(opened, Path(file), user, bar.update, table)
+        except ImportRefused as refused:
+            for problem in refused.problems[:50]:
+                click.echo(f"  {problem}", err=True)
+            if len(refused.problems) > 50:
+                click.echo(f"  … et {len(refused.problems) - 50} autres", err=True)
+            if report:
+                Path(report).write_text(refused.report_csv(), encoding="utf-8-sig")
+                click.echo(f"Rapport complet : {report}", err=True)
+            _fail(f"{refused} ({refused.rows} ligne(s) lue(s)).")
+    click.echo(f"{result.created} entrée(s) importée(s) dans « {slug} ».")
+
+
+@cli.command("export")
+@click.argument("slug")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Fichier écrit.")
+@click.option(
+    "--all-fields",
+    is_flag=True,
+    help="Ajoute les champs non publiés (fichier à ne pas diffuser).",
+)
+def export_command(slug, fmt, output, all_fields) -> None:
+    """Écrit les entrées publiées d'un formulaire (CSV, XLSX ou JSON)."""
+    from .entries import form_for_admin
+    from .exports import export, write_csv, write_json
+
+    app = _app()
+    with app.app_context():
+        opened = form_for_admin(slug)
+        if output:
+            count = export(opened, fmt, Path(output), all_fields)
+            click.echo(f"{count} entrée(s) écrite(s) dans {output}.", err=True)
+        elif fmt == "xlsx":
+            _fail("le format xlsx s'écrit dans un fichier : ajoutez -o FICHIER.xlsx")
+        else:
+            write = write_json if fmt == "json" else write_csv
+            write(opened, sys.stdout, all_fields)
+
+
+@cli.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False))
+def backup_command(dest) -> None:
+    """Copie cohérente des bases de l'instance, service en marche."""
+    from .backup import backup
+
+    app = _app()
+    with app.app_context():
+        written = backup(Path(dest))
+    for path in written:
+        click.echo(f"Copie : {path}")
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -423,6 +509,9 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except DntFormsError as exc:
+        click.echo(f"Erreur : {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,15 @@ def open_form(slug: str, user: User | None) -> OpenForm:
     return OpenForm(form, version, version.schema, specs_of(version))
 
 
+def form_for_admin(slug: str) -> OpenForm:
+    """A form with its current version, whoever it is open to (CLI, admin)."""
+    form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
+    version = current_version(form) if form else None
+    if form is None or version is None:
+        raise SchemaNotFoundError(f"Aucun formulaire publié « {slug} ».")
+    return OpenForm(form, version, version.schema, specs_of(version))
+
+
 def listed_forms(user: User | None) -> list[OpenForm]:
     """Published forms open to the account, and the drafts it manages."""
     forms = db.session.execute(

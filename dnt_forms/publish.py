@@ -137,6 +137,51 @@ class PublicStore:
                     self._delete_entry(db, slug, entry_id, specs)
         logger.info("projected form %s (%s entries)", slug, len(wanted))
 
+    def insert_entries(self, form_info: dict, specs, rows) -> bool:
+        """Publish many new entries at once (a bulk import), streamed.
+
+        `rows` are rows of the private entries table. False, and nothing
+        written, when the public table first had to be reshaped: the caller
+        then projects the whole form.
+        """
+        slug = form_info["slug"]
+        codes = form_info["org_codes"]
+        with self._lock:
+            db = self.db
+            self.ensure_catalogue()
+            with immediate(db):
+                recreated = self._ensure_table(db, slug, specs, form_info)
+                children = child_tables(slug, specs)
+                for child in children:
+                    recreated = self._ensure_child(db, slug, child) or recreated
+                if recreated:
+                    return False
+                columns = list(expected_columns(specs))
+                sql = (
+                    f"insert or replace into {_q(slug)} ({', '.join(map(_q, columns))}) "
+                    f"values ({', '.join('?' for _ in columns)})"
+                )
+                batch = []
+                for row in rows:
+                    if row.state not in PUBLISHED_STATES:
+                        continue
+                    data = json.loads(row.data_json)
+                    values = public_row(row, specs, codes, data)
+                    batch.append([values[c] for c in columns])
+                    for child in children:
+                        items = value_at(data, child.spec.path) or []
+                        db[child.table].insert_all(
+                            child.row(row.id, position, item)
+                            for position, item in enumerate(items)
+                            if isinstance(item, dict)
+                        )
+                    if len(batch) >= 2000:
+                        db.conn.executemany(sql, batch)
+                        batch = []
+                if batch:
+                    db.conn.executemany(sql, batch)
+        return True
+
     def project_entry(
         self, slug: str, entry: Entry, specs, org_code: str | None
     ) -> None:
@@ -341,9 +386,11 @@ def _foreign_keys(db, specs) -> list:
     return keys
 
 
-def public_row(entry: Entry, specs: list[FieldSpec], org_codes: dict) -> dict:
+def public_row(
+    entry: Entry, specs: list[FieldSpec], org_codes: dict, data: dict | None = None
+) -> dict:
     """An entry in the representation of INTERFACE.md's type table."""
-    data = entry.data
+    data = entry.data if data is None else data
     row = {
         "_id": entry.id,
         "_revision": entry.revision,

@@ -1,0 +1,261 @@
+"""Export a form's published entries as CSV, XLSX or JSON.
+
+A public export holds what public.db holds: published entries (submitted
+or to complete) and published fields. With `all_fields`, for the form's
+managers, the unpublished fields are added.
+
+A form imported from a Table Schema exports a CSV that follows that schema
+(its fields only, in its order, written by frictionless's own cell writers:
+formats, decimal characters, true/false words), so that the national
+validators accept it. Other forms use INTERFACE.md's representation: ISO
+dates, dot decimals, true/false, lists as JSON text, `parent__child`
+columns. Lists of groups go in child tables: other files (CSV) or sheets
+(XLSX) named `<slug>__<field>`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from sqlalchemy import select
+
+from .compiler import FieldSpec, leaves, lists_of, value_at
+from .db import db
+from .entries import OpenForm
+from .models import PUBLISHED_STATES, Entry, Organisation
+from .publish import RESERVED_COLUMNS, ChildTable, public_row, to_column
+from .tabular import frictionless_schema
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("csv", "xlsx", "json")
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+class _Point(NamedTuple):
+    lon: float
+    lat: float
+
+
+def _entries(opened: OpenForm) -> Iterator:
+    """Published entries, streamed from the private store in id order."""
+    table = Entry.__table__
+    return db.session.execute(
+        select(table)
+        .where(table.c.form_id == opened.form.id, table.c.state.in_(PUBLISHED_STATES))
+        .order_by(table.c.id)
+        .execution_options(yield_per=1000)
+    )
+
+
+def _org_codes() -> dict:
+    return dict(db.session.execute(select(Organisation.id, Organisation.code)).all())
+
+
+def _fields(opened: OpenForm, all_fields: bool) -> list[FieldSpec]:
+    return [s for s in leaves(opened.specs) if s.published or all_fields]
+
+
+def _children(opened: OpenForm, all_fields: bool) -> list[ChildTable]:
+    return [
+        ChildTable(opened.slug, spec)
+        for spec in lists_of(opened.specs)
+        if spec.published or all_fields
+    ]
+
+
+def table_rows(opened: OpenForm, all_fields: bool = False):
+    """(columns, rows): each entry as the public table shows it."""
+    fields = _fields(opened, all_fields)
+    columns = list(RESERVED_COLUMNS) + [s.column for s in fields]
+    codes = _org_codes()
+
+    def rows():
+        for stored in _entries(opened):
+            data = json.loads(stored.data_json)
+            row = public_row(stored, [], codes, data)
+            for spec in fields:
+                row[spec.column] = to_column(spec, value_at(data, spec.path))
+            yield row, data
+
+    return columns, rows()
+
+
+def child_rows(child: ChildTable, data: dict, entry_id: int) -> list[dict]:
+    items = value_at(data, child.spec.path) or []
+    return [
+        child.row(entry_id, position, item)
+        for position, item in enumerate(items)
+        if isinstance(item, dict)
+    ]
+
+
+# -- CSV ------------------------------------------------------------------------
+
+
+def write_csv(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
+    """The main table as CSV; returns the number of entries."""
+    schema = frictionless_schema(opened.version)
+    if schema is not None:
+        return _write_tableschema_csv(opened, schema, out, all_fields)
+    columns, rows = table_rows(opened, all_fields)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    for row, _data in rows:
+        writer.writerow([_csv_cell(row[c]) for c in columns])
+        count += 1
+    return count
+
+
+def write_child_csv(opened: OpenForm, child: ChildTable, out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    columns = list(child.columns())
+    writer.writerow(columns)
+    for stored in _entries(opened):
+        for row in child_rows(child, json.loads(stored.data_json), stored.id):
+            writer.writerow([_csv_cell(row[c]) for c in columns])
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _write_tableschema_csv(opened, schema, out: IO[str], all_fields: bool) -> int:
+    by_name = {spec.name: spec for spec in leaves(opened.specs)}
+    fields = [
+        f
+        for f in schema.fields
+        if f.name in by_name and (by_name[f.name].published or all_fields)
+    ]
+    writers = [f.create_cell_writer() for f in fields]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([f.name for f in fields])
+    count = 0
+    for stored in _entries(opened):
+        data = json.loads(stored.data_json)
+        cells = []
+        for ts_field, write in zip(fields, writers, strict=True):
+            value = _native(ts_field, data.get(ts_field.name))
+            text, _notes = write(value)
+            cells.append("" if value is None else text)
+        writer.writerow(cells)
+        count += 1
+    return count
+
+
+def _native(ts_field, value):
+    """An API value as the Python value frictionless writes for its type."""
+    if value is None:
+        return None
+    kind = ts_field.type
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "datetime":
+        return datetime.fromisoformat(value)
+    if kind == "time":
+        return time.fromisoformat(value)
+    if kind == "number":
+        return Decimal(str(value))
+    if kind == "geopoint" and isinstance(value, list):
+        return _Point(*value)
+    return value
+
+
+# -- XLSX and JSON --------------------------------------------------------------
+
+
+def write_xlsx(opened: OpenForm, path_or_file, all_fields: bool = False) -> int:
+    """One sheet for the entries, one per list of groups; streamed (write-only)."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(opened.slug[:31])
+    columns, rows = table_rows(opened, all_fields)
+    sheet.append(columns)
+    children = _children(opened, all_fields)
+    pending: dict[str, list] = {c.table: [] for c in children}
+    count = 0
+    for row, data in rows:
+        sheet.append([_xlsx_cell(row[c]) for c in columns])
+        for child in children:
+            pending[child.table].extend(child_rows(child, data, row["_id"]))
+        count += 1
+    for child in children:
+        # TODO: child rows are held in memory until the main sheet is done
+        # (a write-only workbook writes sheets one after the other).
+        child_sheet = workbook.create_sheet(child.table[-31:])
+        child_columns = list(child.columns())
+        child_sheet.append(child_columns)
+        for child_row in pending[child.table]:
+            child_sheet.append([_xlsx_cell(child_row[c]) for c in child_columns])
+    workbook.save(path_or_file)
+    return count
+
+
+def _xlsx_cell(value):
+    # A text starting with "=" would become a formula in the reader's sheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and len(value) > 1:
+        return "'" + value
+    return value
+
+
+def write_json(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
+    """A JSON array: the reserved columns, then the entry's data, nested."""
+    fields = _fields(opened, all_fields)
+    hidden = [s for s in leaves(opened.specs) if s not in fields]
+    hidden_lists = [s for s in lists_of(opened.specs) if not (s.published or all_fields)]
+    codes = _org_codes()
+    out.write("[")
+    count = 0
+    for stored in _entries(opened):
+        data = json.loads(stored.data_json)
+        for spec in hidden + hidden_lists:
+            _drop(data, spec.path)
+        record = public_row(stored, [], codes, data)
+        record.update(data)
+        out.write(("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n")
+    return count
+
+
+def _drop(data: dict, path: tuple) -> None:
+    node = data
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def export(opened: OpenForm, fmt: str, target: Path, all_fields: bool = False) -> int:
+    """Write an export file (and, for CSV, one more per list of groups)."""
+    target = Path(target)
+    if fmt == "xlsx":
+        return write_xlsx(opened, target, all_fields)
+    with open(target, "w", encoding="utf-8", newline="") as out:
+        if fmt == "json":
+            return write_json(opened, out, all_fields)
+        count = write_csv(opened, out, all_fields)
+    for child in _children(opened, all_fields):
+        child_path = target.with_name(f"{target.stem}__{child.spec.column}{target.suffix}")
+        with open(child_path, "w", encoding="utf-8", newline="") as out:
+            write_child_csv(opened, child, out)
+    return count

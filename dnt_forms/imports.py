@@ -1,0 +1,584 @@
+"""Bulk import of a CSV or XLSX file into a form: all rows, or none.
+
+Each row is read, converted and validated exactly as an entry posted by an
+agent would be; the report names every faulty row by its line in the file
+(the header is line 1) and every faulty field by its column. Rows are
+written as they are read, inside one transaction of the private store that
+is rolled back at the first error (reading goes on, to report everything),
+so memory stays flat however long the file is. The published projection
+is written after the commit, streamed back from the private store.
+
+Reading follows the form's origin:
+- a form imported from a Table Schema reads cells strictly as that schema
+  says, through frictionless's own cell readers (its formats, decimalChar,
+  true/false words and missing values): a file that breaks the schema is
+  refused, as the national validators would;
+- any other form understands real French files: `1 234,5`, `12/03/2025`,
+  oui/non, and choices by their value or their label.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from . import french
+from .compiler import FieldSpec, leaves
+from .db import db
+from .entries import OpenForm
+from .fastcheck import compile_check
+from .models import Entry, EntryHistory, EntryKey, User, utcnow
+from .store import natural_keys
+from .tabular import Table, UnreadableFile, api_value, frictionless_schema, open_table
+from .validation import apply_read_only, validate_data, with_paris_offset
+
+logger = logging.getLogger(__name__)
+
+BATCH = 2000
+# Beyond this many problems the report stops: the file needs fixing anyway.
+MAX_PROBLEMS = 1000
+TRUE_WORDS = {"oui", "o", "vrai", "true", "1", "x", "yes", "y"}
+FALSE_WORDS = {"non", "n", "faux", "false", "0", "no"}
+
+
+@dataclass
+class Problem:
+    line: int
+    column: str | None
+    message: str
+    field: str | None = None
+    # "key": the row repeats a natural key (a row-level problem).
+    kind: str = "cell"
+
+    def __str__(self) -> str:
+        where = f"ligne {self.line}"
+        if self.column:
+            where += f", colonne « {self.column} »"
+        return f"{where} : {self.message}"
+
+
+@dataclass
+class ImportRefused(Exception):
+    problems: list[Problem]
+    rows: int = 0
+    truncated: bool = False
+
+    def __str__(self) -> str:
+        return f"import refusé : {len(self.problems)} erreur(s), aucune ligne enregistrée"
+
+    def report_csv(self) -> str:
+        """The report as a CSV file an admin opens in a spreadsheet."""
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(["ligne", "colonne", "champ", "erreur"])
+        for problem in self.problems:
+            writer.writerow(
+                [problem.line, problem.column or "", problem.field or "", problem.message]
+            )
+        if self.truncated:
+            writer.writerow(["", "", "", f"… arrêt après {MAX_PROBLEMS} erreurs"])
+        return out.getvalue()
+
+
+@dataclass
+class Column:
+    index: int
+    header: str
+    spec: FieldSpec
+    read: Callable
+
+
+@dataclass
+class ImportResult:
+    created: int
+    first_id: int | None
+    kind: str
+    columns: list[str] = field(default_factory=list)
+
+
+def importable(specs: list[FieldSpec]) -> list[FieldSpec]:
+    """The fields a file's column can fill: every value, groups flattened.
+
+    A repeatable group is one column of JSON text.
+    """
+    return [spec for spec in leaves(specs) if spec.widget != "const"] + [
+        spec for spec in specs if spec.is_list
+    ]
+
+
+def match_columns(header: list[str], opened: OpenForm, strict: bool):
+    """(columns, problems): each header cell tied to a field.
+
+    A header names a field by its name (`parent__child` or `parent.child`
+    in a group), else by its title, ignoring case and spaces around.
+    """
+    fields = importable(opened.specs)
+    by_key: dict[str, FieldSpec] = {}
+    for spec in fields:
+        for key in (spec.column, spec.html_name, spec.name if len(spec.path) == 1 else None):
+            if key:
+                by_key.setdefault(key.casefold(), spec)
+    for spec in fields:
+        by_key.setdefault(spec.title.strip().casefold(), spec)
+
+    readers = _strict_readers(opened) if strict else {}
+    columns, problems, seen = [], [], {}
+    for index, name in enumerate(header):
+        if not name:
+            continue
+        spec = by_key.get(name.strip().casefold())
+        if spec is None:
+            known = ", ".join(s.column for s in fields[:12])
+            problems.append(
+                Problem(1, name, f"colonne inconnue du formulaire (colonnes attendues : {known}…)")
+            )
+            continue
+        if spec.column in seen:
+            problems.append(
+                Problem(1, name, f"même champ que la colonne « {seen[spec.column]} »")
+            )
+            continue
+        seen[spec.column] = name
+        reader = readers.get(spec.column) or _lenient_reader(spec)
+        columns.append(Column(index, name, spec, reader))
+    for spec in fields:
+        if spec.required and len(spec.path) == 1 and spec.column not in seen:
+            problems.append(
+                Problem(1, spec.title, f"colonne obligatoire absente (« {spec.column} »)")
+            )
+    return columns, problems
+
+
+def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
+    schema = frictionless_schema(opened.version)
+    missing = set(schema.missing_values)
+    readers = {}
+    for ts_field in schema.fields:
+        value_reader = ts_field.create_value_reader()
+        field_missing = (
+            set(ts_field.missing_values) if ts_field.has_defined("missing_values") else missing
+        )
+        label = f"{ts_field.type}" + (
+            f" au format « {ts_field.format} »" if ts_field.format != "default" else ""
+        )
+
+        def read(cell, value_reader=value_reader, ts_field=ts_field, label=label,
+                 field_missing=field_missing):
+            if cell is None or str(cell) in field_missing:
+                return None
+            value = value_reader(cell)
+            if value is None:
+                raise french.InputError(
+                    f"« {cell} » ne se lit pas comme {TS_TYPE_NAMES.get(ts_field.type, label)}"
+                    f"{_format_hint(ts_field)} (selon le schéma)."
+                )
+            value = api_value(ts_field, value)
+            if ts_field.type == "datetime" and isinstance(value, str):
+                value = with_paris_offset(value)
+            return value
+
+        readers[ts_field.name] = read
+    return readers
+
+
+TS_TYPE_NAMES = {
+    "integer": "un nombre entier",
+    "number": "un nombre",
+    "boolean": "un booléen",
+    "date": "une date",
+    "datetime": "une date et heure",
+    "time": "une heure",
+    "year": "une année",
+    "geopoint": "un point (longitude, latitude)",
+    "array": "une liste JSON",
+    "object": "un objet JSON",
+}
+
+
+def _format_hint(ts_field) -> str:
+    if ts_field.type in ("date", "datetime", "time") and ts_field.format not in (
+        "default",
+        "any",
+    ):
+        return f" au format « {ts_field.format} »"
+    if ts_field.type == "boolean":
+        words = [*ts_field.true_values, *ts_field.false_values]
+        return " : " + ", ".join(f"« {w} »" for w in words)
+    if ts_field.type == "number" and ts_field.decimal_char != ".":
+        return f" avec « {ts_field.decimal_char} » comme séparateur décimal"
+    if ts_field.type in ("date", "datetime", "time"):
+        return " au format ISO (par exemple 2025-03-12)"
+    return ""
+
+
+def _lenient_reader(spec: FieldSpec) -> Callable:
+    """How a cell of a real French file becomes the field's value."""
+    labels = {}
+    for choice in spec.choices:
+        labels[choice.key.casefold()] = choice.value
+        labels[choice.label.strip().casefold()] = choice.value
+
+    def choice(text: str):
+        found = labels.get(text.strip().casefold(), _MISSING)
+        if found is _MISSING:
+            shown = ", ".join(f"« {c.label} »" for c in spec.choices[:12])
+            raise french.InputError(f"« {text} » n'est pas un choix proposé ({shown}).")
+        return found
+
+    def read(cell):
+        if cell is None:
+            return None
+        if isinstance(cell, str):
+            if not cell.strip():
+                return None
+            return _from_text(spec, cell, choice)
+        return _from_native(spec, cell)
+
+    return read
+
+
+_MISSING = object()
+
+
+def _from_text(spec: FieldSpec, text: str, choice):
+    if spec.widget in ("select", "radio"):
+        return choice(text)
+    if spec.widget == "checkboxes":
+        parts = [p for p in text.replace("\n", ";").split(";") if p.strip()]
+        return [choice(p) for p in parts]
+    if spec.json_type == "boolean":
+        word = text.strip().casefold()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise french.InputError("Doit être oui ou non.")
+    if spec.json_type == "integer":
+        return french.parse_integer(text)
+    if spec.json_type == "number":
+        return french.parse_number(text)
+    if spec.widget == "date":
+        return french.parse_date(text)
+    if spec.widget == "datetime":
+        return french.parse_datetime(text)
+    if spec.widget == "time":
+        return french.parse_time(text)
+    if spec.widget == "lines":
+        items = [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
+        return [_typed_item(spec, item) for item in items]
+    if spec.widget == "geopoint":
+        return _geopoint(text)
+    if spec.widget == "json" or spec.is_list:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise french.InputError("Doit être du JSON valide.") from None
+    if spec.widget in ("email", "url"):
+        return text.strip()
+    return text
+
+
+def _typed_item(spec: FieldSpec, text: str):
+    if spec.item_type == "integer":
+        return french.parse_integer(text)
+    if spec.item_type == "number":
+        return french.parse_number(text)
+    return text
+
+
+def _geopoint(text: str):
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = None
+        if isinstance(value, list) and len(value) == 2:
+            return value
+    for separator in (";", ", ", " ", ","):
+        parts = [p for p in text.split(separator) if p.strip()]
+        if len(parts) == 2:
+            return [french.parse_number(parts[0]), french.parse_number(parts[1])]
+    raise french.InputError(
+        "Doit être une longitude et une latitude, par exemple « 2,35 ; 48,85 »."
+    )
+
+
+def _from_native(spec: FieldSpec, cell):
+    """A typed XLSX cell: numbers, dates and booleans as the sheet holds them."""
+    if isinstance(cell, datetime):
+        if spec.widget == "date":
+            return cell.date().isoformat()
+        if spec.widget == "datetime":
+            return with_paris_offset(cell.isoformat())
+        return _from_text(spec, cell.isoformat(), lambda t: t)
+    if isinstance(cell, (date, time)):
+        return cell.isoformat()
+    if isinstance(cell, bool):
+        if spec.json_type == "boolean":
+            return cell
+        return _from_text(spec, "oui" if cell else "non", _choice_of(spec))
+    if isinstance(cell, (int, float)):
+        if spec.json_type == "integer" and float(cell).is_integer():
+            return int(cell)
+        if spec.json_type == "number":
+            return cell
+        if spec.json_type == "string" and not spec.choices:
+            return str(int(cell)) if float(cell).is_integer() else str(cell)
+        text = str(int(cell)) if float(cell).is_integer() else str(cell)
+        return _from_text(spec, text, _choice_of(spec))
+    return _from_text(spec, str(cell), _choice_of(spec))
+
+
+def _choice_of(spec: FieldSpec):
+    def pick(text: str):
+        for choice in spec.choices:
+            if choice.key == text or choice.label == text:
+                return choice.value
+        raise french.InputError(f"« {text} » n'est pas un choix proposé.")
+
+    return pick
+
+
+def _read_row(columns: list[Column], cells: list, line: int, problems: list) -> dict:
+    data: dict = {}
+    for column in columns:
+        cell = cells[column.index] if column.index < len(cells) else None
+        try:
+            value = column.read(cell)
+        except french.InputError as exc:
+            problems.append(Problem(line, column.header, str(exc), column.spec.html_name))
+            continue
+        if value is None or value == []:
+            continue
+        node = data
+        for key in column.spec.path[:-1]:
+            node = node.setdefault(key, {})
+        node[column.spec.path[-1]] = value
+    return data
+
+
+def _extra_cells(header: list[str], cells: list, line: int) -> list[Problem]:
+    """Values under a column with no name would be lost: they are errors."""
+    out = []
+    for index, cell in enumerate(cells):
+        named = index < len(header) and header[index]
+        if not named and cell is not None and str(cell).strip():
+            out.append(
+                Problem(line, f"n° {index + 1}", "valeur dans une colonne sans en-tête")
+            )
+    return out
+
+
+class _Writer:
+    """Entries, keys and history written in batches inside one transaction."""
+
+    def __init__(self, opened: OpenForm, user: User | None):
+        self.opened = opened
+        self.user = user
+        self.conn = db.session.connection()
+        # Take the write lock first, so that the ids counted next stay free.
+        self.conn.execute(
+            Entry.__table__.update()
+            .where(Entry.__table__.c.id == -1)
+            .values(revision=Entry.__table__.c.revision)
+        )
+        last = self.conn.execute(select(db.func.max(Entry.__table__.c.id))).scalar()
+        self.first_id = (last or 0) + 1
+        self.next_id = self.first_id
+        self.entries, self.keys, self.history = [], [], []
+        self.now = utcnow()
+        self.count = 0
+
+    def add(self, data: dict, keys: list) -> None:
+        entry_id = self.next_id
+        self.next_id += 1
+        text = json.dumps(data, ensure_ascii=False)
+        self.entries.append(
+            {
+                "id": entry_id,
+                "form_id": self.opened.form.id,
+                "form_version": self.opened.version.number,
+                "revision": 1,
+                "state": "submitted",
+                "organisation_id": self.user.organisation_id if self.user else None,
+                "author_id": self.user.id if self.user else None,
+                "data_json": text,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+        )
+        for name, value in keys:
+            self.keys.append(
+                {
+                    "form_id": self.opened.form.id,
+                    "entry_id": entry_id,
+                    "key_name": name,
+                    "key_value": value,
+                }
+            )
+        self.history.append(
+            {
+                "entry_id": entry_id,
+                "revision": 1,
+                "user_id": self.user.id if self.user else None,
+                "action": "import",
+                "changes_json": json.dumps(
+                    {k: [None, v] for k, v in data.items()}, ensure_ascii=False
+                ),
+                "at": self.now,
+            }
+        )
+        self.count += 1
+        if len(self.entries) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.entries:
+            self.conn.execute(insert(Entry.__table__), self.entries)
+        if self.keys:
+            self.conn.execute(insert(EntryKey.__table__), self.keys)
+        if self.history:
+            self.conn.execute(insert(EntryHistory.__table__), self.history)
+        self.entries, self.keys, self.history = [], [], []
+
+
+def import_file(
+    opened: OpenForm,
+    path: Path,
+    user: User | None,
+    progress: Callable[[int], None] | None = None,
+    table: Table | None = None,
+) -> ImportResult:
+    """Load every row of the file into the form, or raise ImportRefused."""
+    try:
+        table = table or open_table(path)
+    except UnreadableFile as exc:
+        raise ImportRefused([Problem(1, None, str(exc))]) from None
+    strict = frictionless_schema(opened.version) is not None
+    columns, problems = match_columns(table.header, opened, strict)
+    if problems:
+        raise ImportRefused(problems)
+
+    schema_json = opened.version.schema_json
+    quick = compile_check(opened.schema)
+    readonly = any(spec.readonly for spec in leaves(opened.specs))
+    from .entries import reference_errors
+
+    refs = any(spec.ref for spec in leaves(opened.specs))
+    taken = _taken_keys(opened)
+    by_field = {c.spec.html_name: c.header for c in columns}
+    writer = _Writer(opened, user)
+    rows = 0
+    truncated = False
+    try:
+        for line, cells in table.rows:
+            rows += 1
+            if progress and rows % 1000 == 0:
+                progress(1000)
+            found: list[Problem] = _extra_cells(table.header, cells, line)
+            data = _read_row(columns, cells, line, found)
+            if readonly:
+                found += _as_problems(apply_read_only(data, opened.specs, None), line, by_field)
+            if found or not (quick and quick(data)):
+                # A cell that could not be read has its message already;
+                # the schema would only add "required" for it.
+                unreadable = {p.field for p in found}
+                errors = validate_data(schema_json, data, opened.specs)
+                errors = [e for e in errors if e.get("field") not in unreadable]
+                found += _as_problems(errors, line, by_field)
+            if not found and refs:
+                found += _as_problems(reference_errors(opened, data), line, by_field)
+            # Keys are checked on every row, as a validator would: a key
+            # repeated by a faulty row is reported too.
+            keys = natural_keys(opened.schema, opened.specs, data)
+            for name, value, specs in keys:
+                if (name, value) in taken:
+                    found.append(
+                        Problem(
+                            line,
+                            by_field.get(specs[0].html_name, specs[0].title),
+                            f"clé « {name} » déjà prise (ligne {taken[(name, value)]})"
+                            if taken[(name, value)]
+                            else f"clé « {name} » déjà prise par une entrée existante",
+                            specs[0].html_name,
+                            kind="key",
+                        )
+                    )
+                else:
+                    taken[(name, value)] = line
+            if found:
+                problems.extend(found)
+                if len(problems) >= MAX_PROBLEMS:
+                    truncated = True
+                    break
+                continue
+            if not problems:
+                writer.add(data, [(n, v) for n, v, _ in keys])
+        if progress:
+            progress(rows % 1000)
+        if problems:
+            raise ImportRefused(problems, rows, truncated)
+        if rows == 0:
+            raise ImportRefused([Problem(2, None, "aucune ligne de données sous l'en-tête")])
+        writer.flush()
+        db.session.commit()
+    except UnreadableFile as exc:
+        db.session.rollback()
+        raise ImportRefused([*problems, Problem(rows + 1, None, str(exc))], rows) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    logger.info(
+        "form %s: %s rows imported from %s", opened.slug, writer.count, Path(path).name
+    )
+    _publish_imported(opened, writer.first_id, writer.next_id - 1)
+    return ImportResult(writer.count, writer.first_id, table.kind, [c.header for c in columns])
+
+
+def _as_problems(errors: list[dict], line: int, by_field: dict) -> list[Problem]:
+    out = []
+    for error in errors:
+        column = by_field.get(error.get("field")) or error.get("title") or error["path"]
+        out.append(Problem(line, column, error["message"], error.get("field")))
+    return out
+
+
+def _taken_keys(opened: OpenForm) -> dict:
+    """The natural keys already held (value: None) by the form's entries."""
+    rows = db.session.execute(
+        select(EntryKey.key_name, EntryKey.key_value).where(
+            EntryKey.form_id == opened.form.id
+        )
+    )
+    return {(name, value): None for name, value in rows}
+
+
+def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
+    """Project the new entries into public.db, streamed from the private store."""
+    from flask import current_app
+
+    from .models import Organisation
+    from .publish import form_info
+
+    store = current_app.extensions["dnt_public"]
+    org_codes = dict(db.session.execute(select(Organisation.id, Organisation.code)).all())
+    info = form_info(opened.form, opened.version, org_codes)
+    table = Entry.__table__
+    result = db.session.execute(
+        select(table).where(table.c.form_id == opened.form.id, table.c.id.between(first, last))
+    )
+    if not store.insert_entries(info, opened.specs, result):
+        # The public table had to be reshaped: project the whole form.
+        from .publish import sync_form
+
+        sync_form(store, opened.form)
+
