@@ -417,6 +417,9 @@ def instantiate(specs: list[FieldSpec], data=None, counts=None) -> list[FieldSpe
     The number of rows comes from `counts` (by the list's input name) when
     given, else from the data.
     """
+    if not any(spec.is_list for spec in walk(specs)):
+        # Nothing repeats: the specs are already concrete.
+        return specs
     out = []
     for spec in specs:
         copy = dataclasses.replace(spec)

@@ -110,10 +110,17 @@ def write_csv(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
     if schema is not None:
         return _write_tableschema_csv(opened, schema, out, all_fields)
     columns, rows = table_rows(opened, all_fields)
+    # Yes/no as Table Schema's default words, not public.db's 0/1.
+    booleans = {
+        s.column for s in _fields(opened, all_fields) if s.json_type == "boolean"
+    }
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     count = 0
     for row, _data in rows:
+        for column in booleans:
+            if row[column] is not None:
+                row[column] = bool(row[column])
         writer.writerow([_csv_cell(row[c]) for c in columns])
         count += 1
     return count

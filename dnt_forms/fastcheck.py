@@ -102,18 +102,39 @@ ARRAY_KEYS = ANNOTATIONS | {
 def _property(prop) -> Check | None:
     if not isinstance(prop, dict):
         return None
+    special = _plain_string(prop) or _plain_number(prop) or _string_choice(prop)
+    if special is not None:
+        return special
     kinds = prop.get("type")
     kinds = [kinds] if isinstance(kinds, str) else kinds
-    if kinds is None or not isinstance(kinds, list) or not kinds:
+    if kinds is None:
+        # Without a type, only fixed values or labelled choices are judged.
+        if not any(k in prop for k in ("const", "enum", "oneOf", "anyOf")):
+            return None
+        kinds = ["string", "integer", "number", "boolean", "null"]
+    if not isinstance(kinds, list) or not kinds:
         return None
     if "array" in kinds:
         return _array(prop, kinds)
-    if _unknown(prop, SCALAR_KEYS) or "object" in kinds:
+    if _unknown(prop, SCALAR_KEYS | {"oneOf", "anyOf"}) or "object" in kinds:
         return None
     type_ok = _type_check(kinds)
     if type_ok is None:
         return None
     tests = [type_ok]
+    for keyword in ("oneOf", "anyOf"):
+        if keyword not in prop:
+            continue
+        branches = prop[keyword]
+        if not isinstance(branches, list) or not branches:
+            return None
+        checks = [_property(b) for b in branches]
+        if None in checks:
+            return None
+        if keyword == "oneOf":
+            tests.append(lambda v, checks=checks: sum(c(v) for c in checks) == 1)
+        else:
+            tests.append(lambda v, checks=checks: any(c(v) for c in checks))
     fixed = prop.get("enum", []) + ([prop["const"]] if "const" in prop else [])
     if any(isinstance(v, (list, dict)) for v in fixed):
         # Objects and lists compare in ways left to jsonschema.
@@ -134,6 +155,84 @@ def _property(prop) -> Check | None:
         return True
 
     return check
+
+
+# The usual shapes get one closure each: the generic path below pays a
+# call per keyword, which a file of a hundred thousand rows feels.
+
+STRING_KEYS = ANNOTATIONS | {"type", "pattern", "minLength", "maxLength", "format"}
+NUMBER_KEYS = ANNOTATIONS | {"type", "minimum", "maximum"}
+CHOICE_KEYS = ANNOTATIONS | {"type", "enum", "oneOf", "anyOf"}
+
+
+def _plain_string(prop: dict) -> Check | None:
+    if prop.get("type") != "string" or _unknown(prop, STRING_KEYS):
+        return None
+    search = re.compile(prop["pattern"]).search if "pattern" in prop else None
+    low = prop.get("minLength", 0)
+    high = prop.get("maxLength")
+    fmt = prop.get("format")
+    conforms = format_checker.conforms
+
+    def check(value) -> bool:
+        if type(value) is not str or len(value) < low:
+            return False
+        if high is not None and len(value) > high:
+            return False
+        if search is not None and search(value) is None:
+            return False
+        return fmt is None or conforms(value, fmt)
+
+    return check
+
+
+def _plain_number(prop: dict) -> Check | None:
+    kind = prop.get("type")
+    if kind not in ("integer", "number") or _unknown(prop, NUMBER_KEYS):
+        return None
+    low = prop.get("minimum")
+    high = prop.get("maximum")
+    integer = kind == "integer"
+
+    def check(value) -> bool:
+        kind_of = type(value)
+        if kind_of is int:
+            if not SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
+                return False
+        elif kind_of is float:
+            if integer and not value.is_integer():
+                return False
+        else:
+            return False
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    return check
+
+
+def _string_choice(prop: dict) -> Check | None:
+    """A choice among texts: enum, or labelled oneOf/anyOf of constants."""
+    if prop.get("type", "string") != "string" or _unknown(prop, CHOICE_KEYS):
+        return None
+    sets = []
+    if "enum" in prop:
+        sets.append(prop["enum"])
+    for keyword in ("oneOf", "anyOf"):
+        if keyword not in prop:
+            continue
+        values = []
+        for branch in prop[keyword]:
+            if not isinstance(branch, dict) or _unknown(branch, ANNOTATIONS | {"const"}):
+                return None
+            if "const" not in branch:
+                return None
+            values.append(branch["const"])
+        if keyword == "oneOf" and len(set(map(repr, values))) != len(values):
+            return None  # two equal constants: "exactly one" needs jsonschema
+        sets.append(values)
+    if not sets or not all(isinstance(v, str) for values in sets for v in values):
+        return None
+    allowed = frozenset.intersection(*(frozenset(values) for values in sets))
+    return lambda value: type(value) is str and value in allowed
 
 
 def _array(prop: dict, kinds: list) -> Check | None:

@@ -23,19 +23,20 @@ import csv
 import io
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from . import french
 from .compiler import FieldSpec, leaves
 from .db import db
 from .entries import OpenForm
 from .fastcheck import compile_check
-from .models import Entry, EntryHistory, EntryKey, User, utcnow
+from .models import User, utcnow
 from .store import natural_keys
 from .tabular import Table, UnreadableFile, api_value, frictionless_schema, open_table
 from .validation import apply_read_only, validate_data, with_paris_offset
@@ -233,16 +234,34 @@ def _lenient_reader(spec: FieldSpec) -> Callable:
             raise french.InputError(f"« {text} » n'est pas un choix proposé ({shown}).")
         return found
 
+    text_reader = _text_reader(spec, choice)
+
     def read(cell):
         if cell is None:
             return None
-        if isinstance(cell, str):
-            if not cell.strip():
+        if type(cell) is str:
+            if not cell or cell.isspace():
                 return None
-            return _from_text(spec, cell, choice)
+            return text_reader(cell)
         return _from_native(spec, cell)
 
     return read
+
+
+def _text_reader(spec: FieldSpec, choice) -> Callable:
+    """The converter of a field's text cells, chosen once per column."""
+    if spec.widget in ("select", "radio"):
+        return choice
+    if spec.widget in ("text", "textarea", "password"):
+        # Free text keeps what was typed.
+        return str
+    if spec.json_type == "integer" and spec.widget != "checkboxes":
+        return french.parse_integer
+    if spec.json_type == "number" and spec.widget == "number":
+        return french.parse_number
+    if spec.widget == "date":
+        return french.parse_date
+    return lambda text: _from_text(spec, text, choice)
 
 
 _MISSING = object()
@@ -379,75 +398,100 @@ def _extra_cells(header: list[str], cells: list, line: int) -> list[Problem]:
 
 
 class _Writer:
-    """Entries, keys and history written in batches inside one transaction."""
+    """Entries, keys and history written in batches inside one transaction.
+
+    Plain executemany on the session's connection: the ORM would cost more
+    than all the rest of an import.
+    """
+
+    ENTRY_SQL = (
+        "INSERT INTO entries (id, form_id, form_version, revision, state, "
+        "organisation_id, author_id, data_json, created_at, updated_at) "
+        "VALUES (?, ?, ?, 1, 'submitted', ?, ?, ?, ?, ?)"
+    )
+    KEY_SQL = (
+        "INSERT INTO entry_keys (form_id, entry_id, key_name, key_value) "
+        "VALUES (?, ?, ?, ?)"
+    )
+    HISTORY_SQL = (
+        "INSERT INTO entry_history (entry_id, revision, user_id, action, "
+        "changes_json, at) VALUES (?, 1, ?, 'import', '{}', ?)"
+    )
 
     def __init__(self, opened: OpenForm, user: User | None):
         self.opened = opened
-        self.user = user
         self.conn = db.session.connection()
         # Take the write lock first, so that the ids counted next stay free.
-        self.conn.execute(
-            Entry.__table__.update()
-            .where(Entry.__table__.c.id == -1)
-            .values(revision=Entry.__table__.c.revision)
-        )
-        last = self.conn.execute(select(db.func.max(Entry.__table__.c.id))).scalar()
+        self.conn.exec_driver_sql("UPDATE entries SET id = id WHERE id = -1")
+        last = self.conn.exec_driver_sql("SELECT max(id) FROM entries").scalar()
         self.first_id = (last or 0) + 1
         self.next_id = self.first_id
+        # As SQLAlchemy stores a DateTime in SQLite.
+        self.now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
+        self.org = user.organisation_id if user else None
+        self.author = user.id if user else None
         self.entries, self.keys, self.history = [], [], []
-        self.now = utcnow()
         self.count = 0
+        # The keys of the form and of the file so far, in a temporary table
+        # rather than in memory (line 0: held by an existing entry).
+        self.raw = self.conn.connection.dbapi_connection.cursor()
+        self.raw.execute("DROP TABLE IF EXISTS temp.import_keys")
+        self.raw.execute(
+            "CREATE TEMP TABLE import_keys (name TEXT, value TEXT, line INTEGER, "
+            "PRIMARY KEY (name, value))"
+        )
+        self.raw.execute(
+            "INSERT INTO temp.import_keys SELECT key_name, key_value, 0 "
+            "FROM entry_keys WHERE form_id = ?",
+            (opened.form.id,),
+        )
+
+    def claim_key(self, name: str, value: str, line: int) -> int | None:
+        """None if the key was free (it is now taken), else the line holding it."""
+        try:
+            self.raw.execute(
+                "INSERT INTO temp.import_keys VALUES (?, ?, ?)", (name, value, line)
+            )
+        except sqlite3.IntegrityError:
+            held = self.raw.execute(
+                "SELECT line FROM temp.import_keys WHERE name = ? AND value = ?",
+                (name, value),
+            ).fetchone()
+            return held[0]
+        return None
 
     def add(self, data: dict, keys: list) -> None:
         entry_id = self.next_id
         self.next_id += 1
-        text = json.dumps(data, ensure_ascii=False)
+        form = self.opened.form.id
         self.entries.append(
-            {
-                "id": entry_id,
-                "form_id": self.opened.form.id,
-                "form_version": self.opened.version.number,
-                "revision": 1,
-                "state": "submitted",
-                "organisation_id": self.user.organisation_id if self.user else None,
-                "author_id": self.user.id if self.user else None,
-                "data_json": text,
-                "created_at": self.now,
-                "updated_at": self.now,
-            }
+            (
+                entry_id,
+                form,
+                self.opened.version.number,
+                self.org,
+                self.author,
+                json.dumps(data, ensure_ascii=False),
+                self.now,
+                self.now,
+            )
         )
         for name, value in keys:
-            self.keys.append(
-                {
-                    "form_id": self.opened.form.id,
-                    "entry_id": entry_id,
-                    "key_name": name,
-                    "key_value": value,
-                }
-            )
-        self.history.append(
-            {
-                "entry_id": entry_id,
-                "revision": 1,
-                "user_id": self.user.id if self.user else None,
-                "action": "import",
-                "changes_json": json.dumps(
-                    {k: [None, v] for k, v in data.items()}, ensure_ascii=False
-                ),
-                "at": self.now,
-            }
-        )
+            self.keys.append((form, entry_id, name, value))
+        # The history says "imported"; the values are the entry's own.
+        self.history.append((entry_id, self.author, self.now))
         self.count += 1
         if len(self.entries) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
-        if self.entries:
-            self.conn.execute(insert(Entry.__table__), self.entries)
-        if self.keys:
-            self.conn.execute(insert(EntryKey.__table__), self.keys)
-        if self.history:
-            self.conn.execute(insert(EntryHistory.__table__), self.history)
+        for sql, rows in (
+            (self.ENTRY_SQL, self.entries),
+            (self.KEY_SQL, self.keys),
+            (self.HISTORY_SQL, self.history),
+        ):
+            if rows:
+                self.conn.exec_driver_sql(sql, rows)
         self.entries, self.keys, self.history = [], [], []
 
 
@@ -474,7 +518,6 @@ def import_file(
     from .entries import reference_errors
 
     refs = any(spec.ref for spec in leaves(opened.specs))
-    taken = _taken_keys(opened)
     by_field = {c.spec.html_name: c.header for c in columns}
     writer = _Writer(opened, user)
     rows = 0
@@ -501,20 +544,19 @@ def import_file(
             # repeated by a faulty row is reported too.
             keys = natural_keys(opened.schema, opened.specs, data)
             for name, value, specs in keys:
-                if (name, value) in taken:
+                holder = writer.claim_key(name, value, line)
+                if holder is not None:
                     found.append(
                         Problem(
                             line,
                             by_field.get(specs[0].html_name, specs[0].title),
-                            f"clé « {name} » déjà prise (ligne {taken[(name, value)]})"
-                            if taken[(name, value)]
+                            f"clé « {name} » déjà prise (ligne {holder})"
+                            if holder
                             else f"clé « {name} » déjà prise par une entrée existante",
                             specs[0].html_name,
                             kind="key",
                         )
                     )
-                else:
-                    taken[(name, value)] = line
             if found:
                 problems.extend(found)
                 if len(problems) >= MAX_PROBLEMS:
@@ -552,16 +594,6 @@ def _as_problems(errors: list[dict], line: int, by_field: dict) -> list[Problem]
     return out
 
 
-def _taken_keys(opened: OpenForm) -> dict:
-    """The natural keys already held (value: None) by the form's entries."""
-    rows = db.session.execute(
-        select(EntryKey.key_name, EntryKey.key_value).where(
-            EntryKey.form_id == opened.form.id
-        )
-    )
-    return {(name, value): None for name, value in rows}
-
-
 def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
     """Project the new entries into public.db, streamed from the private store."""
     from flask import current_app
@@ -572,9 +604,11 @@ def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
     store = current_app.extensions["dnt_public"]
     org_codes = dict(db.session.execute(select(Organisation.id, Organisation.code)).all())
     info = form_info(opened.form, opened.version, org_codes)
-    table = Entry.__table__
-    result = db.session.execute(
-        select(table).where(table.c.form_id == opened.form.id, table.c.id.between(first, last))
+    # Raw rows: the dates need no parsing, they are the same for all.
+    result = db.session.connection().exec_driver_sql(
+        "SELECT id, revision, form_version, state, organisation_id, created_at, "
+        "updated_at, data_json FROM entries WHERE form_id = ? AND id BETWEEN ? AND ?",
+        (opened.form.id, first, last),
     )
     if not store.insert_entries(info, opened.specs, result):
         # The public table had to be reshaped: project the whole form.

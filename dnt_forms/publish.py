@@ -161,13 +161,24 @@ class PublicStore:
                     f"insert or replace into {_q(slug)} ({', '.join(map(_q, columns))}) "
                     f"values ({', '.join('?' for _ in columns)})"
                 )
+                fields = [s for s in leaves(specs) if s.published]
                 batch = []
                 for row in rows:
                     if row.state not in PUBLISHED_STATES:
                         continue
                     data = json.loads(row.data_json)
-                    values = public_row(row, specs, codes, data)
-                    batch.append([values[c] for c in columns])
+                    values = list(public_row(row, (), codes, data).values())
+                    for spec in fields:
+                        if len(spec.path) == 1:
+                            value = data.get(spec.name)
+                        else:
+                            value = value_at(data, spec.path)
+                        if value is not None and (
+                            spec.json_type == "boolean" or isinstance(value, (list, dict))
+                        ):
+                            value = to_column(spec, value)
+                        values.append(value)
+                    batch.append(values)
                     for child in children:
                         items = value_at(data, child.spec.path) or []
                         db[child.table].insert_all(
@@ -397,13 +408,18 @@ def public_row(
         "_form_version": entry.form_version,
         "_state": entry.state,
         "_organisation": org_codes.get(entry.organisation_id),
-        "_created_at": entry.created_at.isoformat(),
-        "_updated_at": entry.updated_at.isoformat(),
+        "_created_at": _iso(entry.created_at),
+        "_updated_at": _iso(entry.updated_at),
     }
     for spec in leaves(specs):
         if spec.published:
             row[spec.column] = to_column(spec, value_at(data, spec.path))
     return row
+
+
+def _iso(moment) -> str:
+    # A raw row holds SQLAlchemy's stored text ("2025-03-12 10:00:00.000000").
+    return moment.replace(" ", "T", 1) if isinstance(moment, str) else moment.isoformat()
 
 
 def to_column(spec: FieldSpec, value):

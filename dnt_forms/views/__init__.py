@@ -58,6 +58,8 @@ ACTION_LABELS = {
     "submit": "dépôt du brouillon",
     "withdraw": "retrait",
     "restore": "rétablissement",
+    "import": "import d'un fichier",
+    "migrate": "passage à une nouvelle version du formulaire",
 }
 PAGE_SIZE = 50
 STALE_FORM = (

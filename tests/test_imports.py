@@ -1,0 +1,238 @@
+"""Bulk import of real French files, export, and backup, on a JSON Schema form."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import zipfile
+
+import pytest
+from conftest import public_rows, run_cli
+
+FORM = {
+    "title": "Salles communales",
+    "type": "object",
+    "required": ["nom", "capacite"],
+    "x-unique": ["nom"],
+    "properties": {
+        "nom": {"type": "string", "title": "Nom de la salle", "x-purpose": "Identifier."},
+        "capacite": {
+            "type": "integer",
+            "minimum": 1,
+            "title": "Capacité",
+            "x-purpose": "Sécurité.",
+        },
+        "surface": {"type": "number", "title": "Surface (m²)", "x-purpose": "Tarifs."},
+        "ouverture": {
+            "type": "string",
+            "format": "date",
+            "title": "Date d'ouverture",
+            "x-purpose": "Historique.",
+        },
+        "accessible": {"type": "boolean", "title": "Accessible PMR", "x-purpose": "Accueil."},
+        "usage": {
+            "title": "Usage",
+            "x-purpose": "Orienter les demandes.",
+            "oneOf": [
+                {"const": "fete", "title": "Fêtes familiales"},
+                {"const": "sport", "title": "Sport"},
+            ],
+        },
+        "gestion": {
+            "type": "object",
+            "title": "Gestion",
+            "x-purpose": "Savoir qui appeler.",
+            "properties": {
+                "service": {"type": "string", "title": "Service", "x-purpose": "Appeler."},
+                "telephone": {
+                    "type": "string",
+                    "title": "Téléphone",
+                    "x-purpose": "Appeler.",
+                    "x-publish": False,
+                },
+            },
+        },
+    },
+}
+
+GOOD = (
+    "Nom de la salle;capacite;surface;ouverture;accessible;usage;gestion__service;"
+    "gestion__telephone\n"
+    "Salle des fêtes;250;1 234,5;12/03/2025;oui;Fêtes familiales;Culture;0102030405\n"
+    "Gymnase Jean Moulin;80;450;2020-01-31;non;sport;Sports;\n"
+    '"Salle ""polyvalente""";30;;;;;;\n'
+)
+
+
+@pytest.fixture
+def salles(app, make_form):
+    make_form(FORM, "salles")
+    return "salles"
+
+
+def _import(app, path, slug="salles"):
+    from dnt_forms.entries import form_for_admin
+    from dnt_forms.imports import import_file
+
+    with app.app_context():
+        return import_file(form_for_admin(slug), path, None)
+
+
+def _refused(app, path, slug="salles"):
+    from dnt_forms.imports import ImportRefused
+
+    with pytest.raises(ImportRefused) as info:
+        _import(app, path, slug)
+    return info.value.problems
+
+
+@pytest.mark.parametrize(
+    "encoding, separator",
+    [("utf-8", ";"), ("utf-8-sig", ";"), ("cp1252", ";"), ("utf-8", ",")],
+)
+def test_french_file_imports_typed(app, salles, tmp_path, encoding, separator):
+    text = GOOD
+    if separator == ",":
+        rows = list(csv.reader(io.StringIO(GOOD), delimiter=";"))
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        text = out.getvalue()
+    path = tmp_path / "salles.csv"
+    path.write_bytes(text.encode(encoding))
+    assert _import(app, path).created == 3
+
+    rows = public_rows(app, "salles")
+    first = rows[0]
+    assert first["nom"] == "Salle des fêtes"
+    assert first["capacite"] == 250 and first["surface"] == 1234.5
+    assert first["ouverture"] == "2025-03-12"
+    assert first["accessible"] == 1 and first["usage"] == "fete"
+    assert first["gestion__service"] == "Culture"
+    assert "gestion__telephone" not in first  # unpublished, yet stored privately
+    assert rows[1]["ouverture"] == "2020-01-31" and rows[1]["accessible"] == 0
+    assert rows[2]["nom"] == 'Salle "polyvalente"'
+    assert rows[2]["surface"] is None
+
+
+def test_bad_rows_are_reported_by_line_and_column_and_nothing_is_stored(
+    app, salles, tmp_path
+):
+    path = tmp_path / "salles.csv"
+    path.write_text(
+        "nom;capacite;ouverture;usage\n"
+        "A;10;12/03/2025;sport\n"
+        "B;dix;31/02/2025;danse\n"
+        "\n"
+        "A;0;;\n",
+        encoding="utf-8",
+    )
+    problems = _refused(app, path)
+    found = {(p.line, p.column) for p in problems}
+    assert found == {(3, "capacite"), (3, "ouverture"), (3, "usage"), (5, "capacite"),
+                     (5, "nom")}
+    assert all(p.message for p in problems)
+    assert public_rows(app, "salles") == []
+
+
+def test_header_problems(app, salles, tmp_path):
+    path = tmp_path / "salles.csv"
+    path.write_text("nom;capacite;couleur\nA;1;bleu\n", encoding="utf-8")
+    (problem,) = _refused(app, path)
+    assert problem.line == 1 and problem.column == "couleur"
+    assert "inconnue" in problem.message
+
+    path.write_text("nom;surface\nA;12\n", encoding="utf-8")
+    (problem,) = _refused(app, path)
+    assert problem.line == 1 and "Capacité" in problem.column
+    # A missing optional column is fine.
+    path.write_text("capacite;nom\n12;A\n", encoding="utf-8")
+    assert _import(app, path).created == 1
+
+
+def test_existing_key_is_refused(app, salles, tmp_path):
+    path = tmp_path / "salles.csv"
+    path.write_text("nom;capacite\nA;1\n", encoding="utf-8")
+    _import(app, path)
+    path.write_text("nom;capacite\nB;1\nA;2\n", encoding="utf-8")
+    (problem,) = _refused(app, path)
+    assert problem.line == 3 and "déjà prise" in problem.message
+    assert len(public_rows(app, "salles")) == 1
+
+
+def test_xlsx_with_typed_cells(app, salles, tmp_path):
+    from datetime import datetime
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["nom", "capacite", "surface", "ouverture", "accessible", "usage"])
+    sheet.append(["Salle A", 120, 99.5, datetime(2025, 3, 12), True, "Sport"])
+    sheet.append(["Salle B", "45", "12,5", "12/03/2025", "non", None])
+    path = tmp_path / "salles.xlsx"
+    workbook.save(path)
+    assert _import(app, path).created == 2
+    first, second = public_rows(app, "salles")
+    assert (first["capacite"], first["surface"], first["ouverture"]) == (120, 99.5, "2025-03-12")
+    assert (first["accessible"], first["usage"]) == (1, "sport")
+    assert (second["capacite"], second["surface"], second["accessible"]) == (45, 12.5, 0)
+
+
+def test_hostile_xlsx_is_refused(app, salles, tmp_path):
+    path = tmp_path / "bombe.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * 50_000_000 + b"</a>")
+    (problem,) = _refused(app, path)
+    assert "décompresse" in problem.message
+    path.write_bytes(b"PK not really a zip")
+    (problem,) = _refused(app, path)
+    assert "illisible" in problem.message
+
+
+def test_cli_import_export_and_backup(app, salles, tmp_path, instance):
+    path = tmp_path / "salles.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    result = run_cli(instance, "import", "salles", str(path))
+    assert "3 entrée(s) importée(s)" in result.stdout
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("nom;capacite\nX;zéro\n", encoding="utf-8")
+    report = tmp_path / "rapport.csv"
+    failed = run_cli(
+        instance, "import", "salles", str(bad), "--report", str(report), check=False
+    )
+    assert failed.returncode == 1
+    assert "ligne 2, colonne « capacite »" in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith("Erreur : import refusé")
+    assert "ligne;colonne;champ;erreur" in report.read_text(encoding="utf-8-sig")
+
+    public = run_cli(instance, "export", "salles").stdout
+    rows = list(csv.DictReader(io.StringIO(public)))
+    assert len(rows) == 3 and rows[0]["surface"] == "1234.5"
+    assert rows[0]["accessible"] == "true" and rows[1]["accessible"] == "false"
+    assert "gestion__telephone" not in rows[0]
+    full = run_cli(instance, "export", "salles", "--all-fields").stdout
+    assert "0102030405" in full
+
+    exported = json.loads(run_cli(instance, "export", "salles", "--format", "json").stdout)
+    assert exported[0]["gestion"] == {"service": "Culture"}
+    assert exported[0]["_id"] and exported[0]["capacite"] == 250
+
+    xlsx = tmp_path / "salles.xlsx"
+    run_cli(instance, "export", "salles", "--format", "xlsx", "-o", str(xlsx))
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(xlsx).active
+    assert [c.value for c in sheet[1]][:8] == [
+        "_id", "_revision", "_form_version", "_state", "_organisation",
+        "_created_at", "_updated_at", "nom",
+    ]
+    assert sheet.max_row == 4
+
+    copy_dir = tmp_path / "copie"
+    run_cli(instance, "backup", str(copy_dir))
+    conn = sqlite3.connect(copy_dir / "private.db")
+    assert conn.execute("select count(*) from entries").fetchone()[0] == 3
+    conn.close()
