@@ -268,6 +268,36 @@ def _print_problems(exc: InvalidSchemaError) -> None:
         click.echo(f"erreur : {problem}", err=True)
 
 
+TO_COMPLETE_HELP = (
+    "Si des entrées existantes ne respectent plus la nouvelle version, les "
+    "passer « à compléter » au lieu de refuser la publication."
+)
+
+
+def _print_migration(exc) -> None:
+    """The entries a new version would break, then a clean failure."""
+    for failure in exc.plan.failures[:50]:
+        first = failure.errors[0]
+        where = first.get("title") or first["path"] or "entrée"
+        click.echo(
+            f"  entrée {failure.entry_id} : {where} : {first['message']}"
+            + (f" (+{len(failure.errors) - 1})" if len(failure.errors) > 1 else ""),
+            err=True,
+        )
+    _fail(str(exc))
+
+
+def _print_changes(installed) -> None:
+    """What the published version changed, and what became of the entries."""
+    plan = getattr(installed, "plan", None)
+    if plan is None or plan.old is None:
+        return
+    for change in plan.changes:
+        click.echo(f"changement : {change}")
+    if plan.failures:
+        click.echo(f"{len(plan.failures)} entrée(s) passée(s) « à compléter ».")
+
+
 @schema_group.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
 def schema_check_command(file) -> None:
@@ -288,8 +318,10 @@ def schema_check_command(file) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--slug", help="Identifiant du formulaire.")
 @click.option("--draft", is_flag=True, help="Importe comme brouillon, sans publier.")
-def schema_import_command(file, slug, draft) -> None:
+@click.option("--to-complete", is_flag=True, help=TO_COMPLETE_HELP)
+def schema_import_command(file, slug, draft, to_complete) -> None:
     """Installe un JSON Schema ou un Table Schema comme nouvelle version."""
+    from .migrate import MigrationRefused
     from .publish import sync_form
     from .schemas import load_file
     from .schemas.versions import install
@@ -299,7 +331,13 @@ def schema_import_command(file, slug, draft) -> None:
         slug = loaded.slug(stem=Path(file).stem, explicit=slug)
         app = _app()
         with app.app_context():
-            installed = install(loaded, slug, draft=draft, origin=str(file))
+            try:
+                installed = install(
+                    loaded, slug, draft=draft, origin=str(file), to_complete=to_complete
+                )
+            except MigrationRefused as exc:
+                _print_migration(exc)
+            _print_changes(installed)
             sync_form(app.extensions["dnt_public"], installed.form)
     except InvalidSchemaError as exc:
         _print_problems(exc)
@@ -313,16 +351,20 @@ def schema_import_command(file, slug, draft) -> None:
 
 @schema_group.command("publish")
 @click.argument("slug")
-def schema_publish_command(slug) -> None:
+@click.option("--to-complete", is_flag=True, help=TO_COMPLETE_HELP)
+def schema_publish_command(slug, to_complete) -> None:
     """Publie la dernière version brouillon d'un formulaire."""
+    from .migrate import MigrationRefused
     from .publish import sync_form
     from .schemas.versions import get_form, publish_latest
 
     app = _app()
     with app.app_context():
         try:
-            version = publish_latest(slug)
+            version = publish_latest(slug, to_complete=to_complete)
             sync_form(app.extensions["dnt_public"], get_form(slug))
+        except MigrationRefused as exc:
+            _print_migration(exc)
         except DntFormsError as exc:
             _fail(str(exc))
     click.echo(f"{slug} : version {version.number} publiée.")

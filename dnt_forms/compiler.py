@@ -83,6 +83,9 @@ class FieldSpec:
     variants: list[str] = field(default_factory=list)
     # Per variant, the names of its fields.
     variant_fields: list[set] = field(default_factory=list)
+    # A field removed by a later version: its column stays published, its
+    # values come from the entry's retired values.
+    retired: bool = False
 
     @property
     def variant_name(self) -> str:

@@ -11,7 +11,7 @@ from .db import db
 from .errors import FormNotOpenError, SchemaNotFoundError
 from .models import Entry, Form, FormVersion, User
 from .permissions import form_open_to, manages
-from .schemas.versions import current_version, specs_of
+from .schemas.versions import current_version, publication_specs, specs_of
 from .store import create_entry, update_entry
 
 
@@ -155,4 +155,5 @@ def publish_entry(opened: OpenForm, entry: Entry) -> None:
 
         sync_form(store, opened.form)
         return
-    store.project_entry(opened.form.slug, entry, opened.specs, org_code)
+    specs = publication_specs(opened.form, opened.version)
+    store.project_entry(opened.form.slug, entry, specs, org_code)

@@ -64,7 +64,11 @@ def _org_codes() -> dict:
 
 
 def _fields(opened: OpenForm, all_fields: bool) -> list[FieldSpec]:
-    return [s for s in leaves(opened.specs) if s.published or all_fields]
+    """The exported fields: the form's, then the removed ones still published."""
+    from .schemas.versions import publication_specs
+
+    specs = publication_specs(opened.form, opened.version)
+    return [s for s in leaves(specs) if s.published or all_fields]
 
 
 def _children(opened: OpenForm, all_fields: bool) -> list[ChildTable]:
@@ -84,9 +88,10 @@ def table_rows(opened: OpenForm, all_fields: bool = False):
     def rows():
         for stored in _entries(opened):
             data = json.loads(stored.data_json)
-            row = public_row(stored, [], codes, data)
+            row = public_row(stored, fields, codes, data)
             for spec in fields:
-                row[spec.column] = to_column(spec, value_at(data, spec.path))
+                if not spec.published:
+                    row[spec.column] = to_column(spec, value_at(data, spec.path))
             yield row, data
 
     return columns, rows()
@@ -225,7 +230,7 @@ def _xlsx_cell(value):
 def write_json(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
     """A JSON array: the reserved columns, then the entry's data, nested."""
     fields = _fields(opened, all_fields)
-    hidden = [s for s in leaves(opened.specs) if s not in fields]
+    hidden = [s for s in leaves(opened.specs) if not (s.published or all_fields)]
     hidden_lists = [s for s in lists_of(opened.specs) if not (s.published or all_fields)]
     codes = _org_codes()
     out.write("[")

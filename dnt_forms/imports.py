@@ -607,10 +607,13 @@ def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
     # Raw rows: the dates need no parsing, they are the same for all.
     result = db.session.connection().exec_driver_sql(
         "SELECT id, revision, form_version, state, organisation_id, created_at, "
-        "updated_at, data_json FROM entries WHERE form_id = ? AND id BETWEEN ? AND ?",
+        "updated_at, data_json, retired_json FROM entries WHERE form_id = ? AND id BETWEEN ? AND ?",
         (opened.form.id, first, last),
     )
-    if not store.insert_entries(info, opened.specs, result):
+    from .schemas.versions import publication_specs
+
+    specs = publication_specs(opened.form, opened.version)
+    if not store.insert_entries(info, specs, result):
         # The public table had to be reshaped: project the whole form.
         from .publish import sync_form
 

@@ -115,6 +115,9 @@ class Form(db.Model):
     # Codes of the organisations the form is open to, comma-separated;
     # empty means every organisation.
     restricted_orgs: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Fields removed by a later version whose columns stay published
+    # (JSON list, see migrate.py).
+    retired_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )
@@ -162,6 +165,8 @@ class Entry(db.Model):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data_json: Mapped[str] = mapped_column(Text)
+    # Values of fields a later version removed: {column: value}, kept.
+    retired_json: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )

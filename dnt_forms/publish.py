@@ -156,12 +156,14 @@ class PublicStore:
                     recreated = self._ensure_child(db, slug, child) or recreated
                 if recreated:
                     return False
-                columns = list(expected_columns(specs))
+                # New entries hold no retired values: those columns come last.
+                fields = [s for s in leaves(specs) if s.published and not s.retired]
+                columns = list(RESERVED_COLUMNS) + [s.column for s in fields]
+                columns += [s.column for s in leaves(specs) if s.published and s.retired]
                 sql = (
                     f"insert or replace into {_q(slug)} ({', '.join(map(_q, columns))}) "
                     f"values ({', '.join('?' for _ in columns)})"
                 )
-                fields = [s for s in leaves(specs) if s.published]
                 batch = []
                 for row in rows:
                     if row.state not in PUBLISHED_STATES:
@@ -178,6 +180,7 @@ class PublicStore:
                         ):
                             value = to_column(spec, value)
                         values.append(value)
+                    values.extend(None for _ in range(len(columns) - len(values)))
                     batch.append(values)
                     for child in children:
                         items = value_at(data, child.spec.path) or []
@@ -411,9 +414,17 @@ def public_row(
         "_created_at": _iso(entry.created_at),
         "_updated_at": _iso(entry.updated_at),
     }
+    retired = None
     for spec in leaves(specs):
-        if spec.published:
-            row[spec.column] = to_column(spec, value_at(data, spec.path))
+        if not spec.published:
+            continue
+        if spec.retired:
+            if retired is None:
+                retired = json.loads(getattr(entry, "retired_json", None) or "{}")
+            value = retired.get(spec.column)
+        else:
+            value = value_at(data, spec.path)
+        row[spec.column] = to_column(spec, value)
     return row
 
 
@@ -475,11 +486,15 @@ def sync_form(store: PublicStore, form) -> None:
     version = current_version(form)
     if version is None:
         return
+    from .schemas.versions import publication_specs
+
     org_codes = dict(
         db.session.execute(db.select(Organisation.id, Organisation.code)).all()
     )
     entries = db.session.execute(db.select(Entry).filter_by(form_id=form.id)).scalars()
-    store.project_form(form_info(form, version, org_codes), specs_of(version), entries)
+    store.project_form(
+        form_info(form, version, org_codes), publication_specs(form, version), entries
+    )
 
 
 def sync_all(store: PublicStore, rebuild: bool = False) -> int:

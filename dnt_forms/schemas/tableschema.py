@@ -36,6 +36,7 @@ FIELD_KEYS = {
     "arrayItem",
     "missingValues",
     "rdfType",
+    "x-renamed-from",
 }
 CONSTRAINT_KEYS = {
     "required",
@@ -258,6 +259,9 @@ def _convert_field(field, raw: dict, path: str, problems, warnings) -> dict | No
         )
         return None
     prop.update(converted(field, raw, path, warnings))
+    if isinstance(raw.get("x-renamed-from"), str):
+        # Our extension, the same in both kinds of schema (migrate.py).
+        prop["x-renamed-from"] = raw["x-renamed-from"]
 
     _convert_constraints(field, prop, path, warnings)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..compiler import FieldSpec, compile_schema
 from ..db import db
 from ..errors import InvalidSchemaError, SchemaNotFoundError
+from ..migrate import MigrationRefused
 from ..models import Form, FormVersion
 from . import LoadedSchema, check_slug, load_file
 
@@ -22,12 +23,25 @@ class Installed:
     form: Form
     version: FormVersion
     changed: bool
+    # The migration that published it, if it was published.
+    plan: object = None
 
 
 def install(
-    loaded: LoadedSchema, slug: str, *, draft: bool = False, origin: str | None = None
+    loaded: LoadedSchema,
+    slug: str,
+    *,
+    draft: bool = False,
+    origin: str | None = None,
+    to_complete: bool = False,
+    user=None,
 ) -> Installed:
-    """Store a schema as a new version of form `slug` (unless it is unchanged)."""
+    """Store a schema as a new version of form `slug` (unless it is unchanged).
+
+    Unless `draft`, the version is published through `publish_version`: its
+    entries are migrated, and MigrationRefused (the version kept as a draft)
+    when some no longer validate and `to_complete` is not set.
+    """
     check_slug(slug)
     form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
     if form is None:
@@ -38,9 +52,8 @@ def install(
     latest = form.versions[-1] if form.versions else None
     if latest is not None and latest.digest == loaded.digest:
         if not draft and not latest.published:
-            _publish_version(form, latest)
-            db.session.commit()
-            return Installed(form, latest, True)
+            done = publish_version(form, latest, to_complete=to_complete, user=user)
+            return Installed(form, latest, True, done)
         return Installed(form, latest, False)
 
     version = FormVersion(
@@ -56,27 +69,34 @@ def install(
     db.session.add(version)
     if origin:
         form.origin = origin
-    if not draft:
-        _publish_version(form, version)
     db.session.commit()
     logger.info("form %s: version %s stored (draft=%s)", slug, version.number, draft)
-    return Installed(form, version, True)
+    done = None
+    if not draft:
+        done = publish_version(form, version, to_complete=to_complete, user=user)
+    return Installed(form, version, True, done)
 
 
-def _publish_version(form: Form, version: FormVersion) -> None:
-    version.published = True
-    form.current_version = version.number
-    if form.status == "draft":
-        form.status = "published"
+def publish_version(form: Form, version: FormVersion, *, to_complete=False, user=None):
+    """Publish a version: check and migrate the entries first (migrate.py)."""
+    from ..migrate import apply, plan
+
+    return apply(plan(form, version), to_complete=to_complete, user=user)
 
 
-def publish_latest(slug: str) -> FormVersion:
+def publish_latest(slug: str, *, to_complete: bool = False, user=None) -> FormVersion:
     """Publish the latest draft version of a form."""
     form = get_form(slug)
     latest = form.versions[-1]
-    _publish_version(form, latest)
-    db.session.commit()
+    publish_version(form, latest, to_complete=to_complete, user=user)
     return latest
+
+
+def publication_specs(form: Form, version: FormVersion) -> list[FieldSpec]:
+    """What public.db shows of a form: its fields, then its removed ones."""
+    from ..migrate import retired_specs
+
+    return specs_of(version) + retired_specs(form)
 
 
 def close(slug: str) -> Form:
@@ -128,6 +148,11 @@ def load_directory(folder: Path) -> list[tuple[str, str, list[str]]]:
             db.session.rollback()
             logger.warning("schema %s refused: %s", path.name, exc)
             report.append((path.name, "refusé", [str(p) for p in exc.problems]))
+            continue
+        except MigrationRefused as exc:
+            db.session.rollback()
+            logger.warning("schema %s kept as a draft: %s", path.name, exc)
+            report.append((path.name, "gardé en brouillon", [str(exc)]))
             continue
         outcome = (
             f"{slug} : version {installed.version.number}"

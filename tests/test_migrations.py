@@ -1,0 +1,178 @@
+"""A form changes while it has entries: nothing is lost.
+
+The scripted scenario of issue 5, on a real corpus Table Schema (arbres)
+and a real server: import v1, enter 20 entries, publish v2 adding a
+required field, removing one, renaming one and changing a type; then count
+and compare every value, in the API and in Datasette.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+
+import pytest
+import requests
+from conftest import last_line
+
+from dnt_forms.migrate import diff
+
+
+def _v2(v1: dict) -> dict:
+    v2 = copy.deepcopy(v1)
+    fields = v2["fields"]
+    # Removed: "remarque".
+    v2["fields"] = fields = [f for f in fields if f["name"] != "remarque"]
+    for f in fields:
+        if f["name"] == "matricule":  # renamed
+            f["name"] = "numero_inventaire"
+            f["title"] = "Numéro d'inventaire"
+            f["x-renamed-from"] = "matricule"
+        if f["name"] == "diametre_couronne":  # number -> integer
+            f["type"] = "integer"
+    fields.append(
+        {
+            "name": "essence_locale",
+            "title": "Essence locale",
+            "description": "Savoir si l'essence est adaptée au climat local.",
+            "type": "boolean",
+            "constraints": {"required": True},
+        }
+    )
+    return v2
+
+
+def _rows(source) -> list[dict]:
+    with open(source / "valid.csv", encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=";"))
+
+
+def _entry(row: dict, number: int) -> dict:
+    """A valid.csv row as API JSON, with its own id."""
+    out = {"id": number}
+    for name, text in row.items():
+        if text == "" or name == "id":
+            continue
+        if name in ("longitude", "latitude", "hauteur", "diametre", "circonference",
+                    "diametre_couronne"):
+            out[name] = float(text) if "." in text else int(text)
+        elif name == "allergie":
+            out[name] = int(text)
+        elif name in ("remarquable", "protege", "eclairage"):
+            out[name] = text == "Oui"
+        else:
+            out[name] = text
+    return out
+
+
+def test_new_version_keeps_every_value(corpus, server, api, tmp_path):
+    source = corpus / "tableschema" / "arbres"
+    v1 = json.loads((source / "schema.json").read_text(encoding="utf-8-sig"))
+    slug = last_line(server.cli("schema", "import", str(source / "schema.json"),
+                                "--slug", "arbres-v"))
+    url = server.url(f"/api/v1/forms/{slug}/entries")
+    rows = _rows(source)
+    sent = {}
+    for number in range(1, 21):
+        data = _entry(rows[number % len(rows)], number)
+        # Booleans as the schema writes them in files; JSON takes true/false.
+        response = api.post(url, json=data)
+        assert response.status_code == 201, response.text
+        sent[response.json()["id"]] = data
+    assert any("diametre_couronne" in d and d["diametre_couronne"] != int(d["diametre_couronne"])
+               for d in sent.values()), "the scenario needs a non-integer value"
+
+    v2_path = tmp_path / "arbres-v2.json"
+    v2_path.write_text(json.dumps(_v2(v1), ensure_ascii=False), encoding="utf-8")
+    # Without the option, the publication is refused and nothing changes.
+    refused = server.cli("schema", "import", str(v2_path), "--slug", slug, check=False)
+    assert refused.returncode == 1
+    assert "20 entrée(s) sur 20" in refused.stderr
+    assert requests.get(server.url(f"/data/public/{slug}.json?_shape=array&_size=max")
+                        ).json()[0]["_form_version"] == 1
+
+    done = server.cli("schema", "publish", slug, "--to-complete")
+    assert "version 2 publiée" in done.stdout
+
+    public = requests.get(
+        server.url(f"/data/public/{slug}.json?_shape=array&_size=max")
+    ).json()
+    assert len(public) == 20
+    for row in public:
+        data = sent[row["_id"]]
+        # Every entry lacks the new required field: to complete, still
+        # published, last valid under version 1.
+        assert row["_state"] == "to_complete"
+        assert row["_form_version"] == 1
+        assert row["essence_locale"] is None
+        assert row["numero_inventaire"] == data.get("matricule")
+        assert "matricule" not in row
+        # Removed from the form, kept and published.
+        assert row["remarque"] == data.get("remarque")
+        # Never cast: 1.5 stays 1.5 in what is now an integer field.
+        assert row["diametre_couronne"] == data.get("diametre_couronne")
+        for name, value in data.items():
+            if name in ("matricule", "remarque"):
+                continue
+            expected = int(value) if isinstance(value, bool) else value
+            assert row[name] == expected, (row["_id"], name)
+
+    back = api.get(f"{url}/{next(iter(sent))}").json()
+    first = sent[back["id"]]
+    assert back["state"] == "to_complete"
+    assert back["data"].get("numero_inventaire") == first.get("matricule")
+    assert "remarque" not in back["data"]
+
+    # Datasette describes the new columns and the removed one.
+    fields = requests.get(
+        server.url(
+            f"/data/public/_champs.json?_shape=array&formulaire={slug}&_size=max"
+        )
+    ).json()
+    by_column = {f["champ"]: f for f in fields}
+    assert "adaptée au climat" in by_column["essence_locale"]["finalite"]
+    assert "numero_inventaire" in by_column
+    assert "retiré" in by_column["remarque"]["finalite"]
+
+
+def test_diff_lists_each_kind_of_change(corpus):
+    from dnt_forms.schemas import load_text
+
+    source = corpus / "tableschema" / "arbres"
+    v1 = json.loads((source / "schema.json").read_text(encoding="utf-8-sig"))
+    old = load_text(json.dumps(v1)).canonical
+    new = load_text(json.dumps(_v2(v1))).canonical
+    changes, renames, removed = diff(old, new)
+    kinds = {c.column: c.kind for c in changes}
+    assert kinds["essence_locale"] == "added"
+    assert kinds["remarque"] == "removed"
+    assert kinds["numero_inventaire"] == "renamed"
+    assert kinds["diametre_couronne"] == "changed"
+    assert renames == {("matricule",): ("numero_inventaire",)}
+    assert [s.column for s in removed] == ["remarque"]
+    text = str(next(c for c in changes if c.column == "diametre_couronne"))
+    assert '"number" → "integer"' in text
+
+
+@pytest.mark.parametrize("to_complete", [False, True])
+def test_a_valid_change_needs_no_option(app, make_form, to_complete):
+    """Adding an optional field migrates every entry to the new version."""
+    from dnt_forms.db import db
+    from dnt_forms.models import Entry
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    v1 = {"type": "object", "properties": {"a": {"type": "string", "title": "A"}}}
+    make_form(v1, "simple")
+    with app.app_context():
+        from dnt_forms.entries import form_for_admin, save_new_entry
+
+        save_new_entry(form_for_admin("simple"), {"a": "x"}, None)
+        v2 = copy.deepcopy(v1)
+        v2["properties"]["b"] = {"type": "integer", "title": "B"}
+        installed = install(load_text(json.dumps(v2)), "simple", to_complete=to_complete)
+        assert installed.version.number == 2
+        entry = db.session.execute(db.select(Entry)).scalar_one()
+        assert entry.form_version == 2 and entry.state == "submitted"
+        assert entry.data == {"a": "x"}
