@@ -59,16 +59,22 @@ FORM = {
 TABLE_SCHEMA = {
     "name": "equipements-ts",
     "fields": [
-        {"name": "code", "type": "string", "constraints": {"required": True,
-                                                         "pattern": "EQ-[0-9]{7}"}},
+        {
+            "name": "code",
+            "type": "string",
+            "constraints": {"required": True, "pattern": "EQ-[0-9]{7}"},
+        },
         {"name": "nom", "type": "string", "constraints": {"maxLength": 120}},
         {"name": "commune", "type": "string", "constraints": {"pattern": "[0-9]{5}"}},
         {"name": "capacite", "type": "integer", "constraints": {"minimum": 0}},
         {"name": "surface", "type": "number", "constraints": {"minimum": 0}},
         {"name": "ouverture", "type": "date"},
         {"name": "accessible", "type": "boolean"},
-        {"name": "type", "type": "string",
-         "constraints": {"enum": ["salle", "gymnase", "piscine"]}},
+        {
+            "name": "type",
+            "type": "string",
+            "constraints": {"enum": ["salle", "gymnase", "piscine"]},
+        },
         {"name": "courriel", "type": "string", "format": "email"},
         {"name": "notes", "type": "string"},
     ],
@@ -78,17 +84,24 @@ TABLE_SCHEMA = {
 
 def rows(count: int, french: bool):
     rng = random.Random(42)
-    kinds = ["Salle", "Gymnase", "Piscine"] if french else ["salle", "gymnase", "piscine"]
+    kinds = (
+        ["Salle", "Gymnase", "Piscine"] if french else ["salle", "gymnase", "piscine"]
+    )
     for i in range(count):
         surface = round(rng.random() * 2000, 2)
-        day, month, year = rng.randint(1, 28), rng.randint(1, 12), rng.randint(1950, 2025)
+        day, month, year = (
+            rng.randint(1, 28),
+            rng.randint(1, 12),
+            rng.randint(1950, 2025),
+        )
         yield {
             "code": f"EQ-{i:07d}",
             "nom": f"Équipement n° {i}",
             "commune": f"{rng.randint(1000, 95999):05d}",
             "capacite": str(rng.randint(0, 5000)),
             "surface": str(surface).replace(".", ",") if french else str(surface),
-            "ouverture": f"{day:02d}/{month:02d}/{year}" if french
+            "ouverture": f"{day:02d}/{month:02d}/{year}"
+            if french
             else f"{year}-{month:02d}-{day:02d}",
             "accessible": rng.choice(["oui", "non"] if french else ["true", "false"]),
             "type": rng.choice(kinds),
@@ -99,8 +112,9 @@ def rows(count: int, french: bool):
 
 def write_csv(path: Path, count: int, french: bool) -> None:
     with open(path, "w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(FORM["properties"]),
-                                delimiter=";" if french else ",")
+        writer = csv.DictWriter(
+            out, fieldnames=list(FORM["properties"]), delimiter=";" if french else ","
+        )
         writer.writeheader()
         writer.writerows(rows(count, french))
 
@@ -168,7 +182,12 @@ def main() -> None:
         print(f"{n} rows, {french.stat().st_size / 1e6:.1f} MB of CSV")
         for label, slug, path, is_french in (
             ("French file, JSON Schema form", "bench", french, True),
-            ("ISO file, Table Schema form (frictionless readers)", "bench-ts", strict, False),
+            (
+                "ISO file, Table Schema form (frictionless readers)",
+                "bench-ts",
+                strict,
+                False,
+            ),
         ):
             # Interleaved runs, best of each: this machine's speed wanders.
             base = ours = float("inf")

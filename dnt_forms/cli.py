@@ -434,7 +434,9 @@ def publish_command(rebuild) -> None:
 @cli.command("import")
 @click.argument("slug")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
-@click.option("--user", "email", help="Compte (et donc organisation) auteur des entrées.")
+@click.option(
+    "--user", "email", help="Compte (et donc organisation) auteur des entrées."
+)
 @click.option(
     "--report",
     type=click.Path(dir_okay=False),
@@ -477,7 +479,10 @@ def import_command(slug, file, email, report) -> None:
 @cli.command("export")
 @click.argument("slug")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv",
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "json"]),
+    default="csv",
     show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Fichier écrit.")

@@ -229,9 +229,10 @@ def _xlsx_cell(value):
 
 def write_json(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
     """A JSON array: the reserved columns, then the entry's data, nested."""
-    fields = _fields(opened, all_fields)
     hidden = [s for s in leaves(opened.specs) if not (s.published or all_fields)]
-    hidden_lists = [s for s in lists_of(opened.specs) if not (s.published or all_fields)]
+    hidden_lists = [
+        s for s in lists_of(opened.specs) if not (s.published or all_fields)
+    ]
     codes = _org_codes()
     out.write("[")
     count = 0
@@ -241,7 +242,9 @@ def write_json(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
             _drop(data, spec.path)
         record = public_row(stored, [], codes, data)
         record.update(data)
-        out.write(("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False))
+        out.write(
+            ("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False)
+        )
         count += 1
     out.write("\n]\n")
     return count
@@ -267,7 +270,9 @@ def export(opened: OpenForm, fmt: str, target: Path, all_fields: bool = False) -
             return write_json(opened, out, all_fields)
         count = write_csv(opened, out, all_fields)
     for child in _children(opened, all_fields):
-        child_path = target.with_name(f"{target.stem}__{child.spec.column}{target.suffix}")
+        child_path = target.with_name(
+            f"{target.stem}__{child.spec.column}{target.suffix}"
+        )
         with open(child_path, "w", encoding="utf-8", newline="") as out:
             write_child_csv(opened, child, out)
     return count

@@ -221,7 +221,9 @@ def _string_choice(prop: dict) -> Check | None:
             continue
         values = []
         for branch in prop[keyword]:
-            if not isinstance(branch, dict) or _unknown(branch, ANNOTATIONS | {"const"}):
+            if not isinstance(branch, dict) or _unknown(
+                branch, ANNOTATIONS | {"const"}
+            ):
                 return None
             if "const" not in branch:
                 return None

@@ -73,7 +73,9 @@ class ImportRefused(Exception):
     truncated: bool = False
 
     def __str__(self) -> str:
-        return f"import refusé : {len(self.problems)} erreur(s), aucune ligne enregistrée"
+        return (
+            f"import refusé : {len(self.problems)} erreur(s), aucune ligne enregistrée"
+        )
 
     def report_csv(self) -> str:
         """The report as a CSV file an admin opens in a spreadsheet."""
@@ -82,7 +84,12 @@ class ImportRefused(Exception):
         writer.writerow(["ligne", "colonne", "champ", "erreur"])
         for problem in self.problems:
             writer.writerow(
-                [problem.line, problem.column or "", problem.field or "", problem.message]
+                [
+                    problem.line,
+                    problem.column or "",
+                    problem.field or "",
+                    problem.message,
+                ]
             )
         if self.truncated:
             writer.writerow(["", "", "", f"… arrêt après {MAX_PROBLEMS} erreurs"])
@@ -124,7 +131,11 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
     fields = importable(opened.specs)
     by_key: dict[str, FieldSpec] = {}
     for spec in fields:
-        for key in (spec.column, spec.html_name, spec.name if len(spec.path) == 1 else None):
+        for key in (
+            spec.column,
+            spec.html_name,
+            spec.name if len(spec.path) == 1 else None,
+        ):
             if key:
                 by_key.setdefault(key.casefold(), spec)
     for spec in fields:
@@ -139,7 +150,11 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
         if spec is None:
             known = ", ".join(s.column for s in fields[:12])
             problems.append(
-                Problem(1, name, f"colonne inconnue du formulaire (colonnes attendues : {known}…)")
+                Problem(
+                    1,
+                    name,
+                    f"colonne inconnue du formulaire (colonnes attendues : {known}…)",
+                )
             )
             continue
         if spec.column in seen:
@@ -153,7 +168,9 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
     for spec in fields:
         if spec.required and len(spec.path) == 1 and spec.column not in seen:
             problems.append(
-                Problem(1, spec.title, f"colonne obligatoire absente (« {spec.column} »)")
+                Problem(
+                    1, spec.title, f"colonne obligatoire absente (« {spec.column} »)"
+                )
             )
     return columns, problems
 
@@ -165,14 +182,21 @@ def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
     for ts_field in schema.fields:
         value_reader = ts_field.create_value_reader()
         field_missing = (
-            set(ts_field.missing_values) if ts_field.has_defined("missing_values") else missing
+            set(ts_field.missing_values)
+            if ts_field.has_defined("missing_values")
+            else missing
         )
         label = f"{ts_field.type}" + (
             f" au format « {ts_field.format} »" if ts_field.format != "default" else ""
         )
 
-        def read(cell, value_reader=value_reader, ts_field=ts_field, label=label,
-                 field_missing=field_missing):
+        def read(
+            cell,
+            value_reader=value_reader,
+            ts_field=ts_field,
+            label=label,
+            field_missing=field_missing,
+        ):
             if cell is None or str(cell) in field_missing:
                 return None
             value = value_reader(cell)
@@ -374,7 +398,9 @@ def _read_row(columns: list[Column], cells: list, line: int, problems: list) -> 
         try:
             value = column.read(cell)
         except french.InputError as exc:
-            problems.append(Problem(line, column.header, str(exc), column.spec.html_name))
+            problems.append(
+                Problem(line, column.header, str(exc), column.spec.html_name)
+            )
             continue
         if value is None or value == []:
             continue
@@ -530,7 +556,9 @@ def import_file(
             found: list[Problem] = _extra_cells(table.header, cells, line)
             data = _read_row(columns, cells, line, found)
             if readonly:
-                found += _as_problems(apply_read_only(data, opened.specs, None), line, by_field)
+                found += _as_problems(
+                    apply_read_only(data, opened.specs, None), line, by_field
+                )
             if found or not (quick and quick(data)):
                 # A cell that could not be read has its message already;
                 # the schema would only add "required" for it.
@@ -570,12 +598,16 @@ def import_file(
         if problems:
             raise ImportRefused(problems, rows, truncated)
         if rows == 0:
-            raise ImportRefused([Problem(2, None, "aucune ligne de données sous l'en-tête")])
+            raise ImportRefused(
+                [Problem(2, None, "aucune ligne de données sous l'en-tête")]
+            )
         writer.flush()
         db.session.commit()
     except UnreadableFile as exc:
         db.session.rollback()
-        raise ImportRefused([*problems, Problem(rows + 1, None, str(exc))], rows) from None
+        raise ImportRefused(
+            [*problems, Problem(rows + 1, None, str(exc))], rows
+        ) from None
     except BaseException:
         db.session.rollback()
         raise
@@ -583,7 +615,9 @@ def import_file(
         "form %s: %s rows imported from %s", opened.slug, writer.count, Path(path).name
     )
     _publish_imported(opened, writer.first_id, writer.next_id - 1)
-    return ImportResult(writer.count, writer.first_id, table.kind, [c.header for c in columns])
+    return ImportResult(
+        writer.count, writer.first_id, table.kind, [c.header for c in columns]
+    )
 
 
 def _as_problems(errors: list[dict], line: int, by_field: dict) -> list[Problem]:
@@ -602,7 +636,9 @@ def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
     from .publish import form_info
 
     store = current_app.extensions["dnt_public"]
-    org_codes = dict(db.session.execute(select(Organisation.id, Organisation.code)).all())
+    org_codes = dict(
+        db.session.execute(select(Organisation.id, Organisation.code)).all()
+    )
     info = form_info(opened.form, opened.version, org_codes)
     # Raw rows: the dates need no parsing, they are the same for all.
     result = db.session.connection().exec_driver_sql(
@@ -618,4 +654,3 @@ def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
         from .publish import sync_form
 
         sync_form(store, opened.form)
-

@@ -21,7 +21,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from .compiler import FieldSpec, compile_schema, leaves, units
+from .compiler import FieldSpec, compile_schema, units
 from .db import db
 from .errors import DntFormsError
 from .models import Entry, EntryHistory, Form, FormVersion, User, utcnow
@@ -137,7 +137,9 @@ def diff(old_schema: dict | None, new_schema: dict) -> tuple[list[Change], dict,
             changes.append(Change("described", column, spec.title))
     moved = {"__".join(path) for path in renames}
     removed = [
-        spec for column, spec in old.items() if column not in new and column not in moved
+        spec
+        for column, spec in old.items()
+        if column not in new and column not in moved
     ]
     changes.extend(Change("removed", s.column, s.title) for s in removed)
     return changes, renames, removed
@@ -274,7 +276,9 @@ def _retired_fields(plan: Plan) -> list[dict]:
     """Removed fields whose column stays published (until a field takes it back)."""
     current = {s.column for s in units(compile_schema(plan.new.schema))}
     kept = [
-        f for f in json.loads(plan.form.retired_json or "[]") if f["column"] not in current
+        f
+        for f in json.loads(plan.form.retired_json or "[]")
+        if f["column"] not in current
     ]
     known = {f["column"] for f in kept}
     for spec in plan.removed:

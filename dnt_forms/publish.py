@@ -159,7 +159,9 @@ class PublicStore:
                 # New entries hold no retired values: those columns come last.
                 fields = [s for s in leaves(specs) if s.published and not s.retired]
                 columns = list(RESERVED_COLUMNS) + [s.column for s in fields]
-                columns += [s.column for s in leaves(specs) if s.published and s.retired]
+                columns += [
+                    s.column for s in leaves(specs) if s.published and s.retired
+                ]
                 sql = (
                     f"insert or replace into {_q(slug)} ({', '.join(map(_q, columns))}) "
                     f"values ({', '.join('?' for _ in columns)})"
@@ -176,7 +178,8 @@ class PublicStore:
                         else:
                             value = value_at(data, spec.path)
                         if value is not None and (
-                            spec.json_type == "boolean" or isinstance(value, (list, dict))
+                            spec.json_type == "boolean"
+                            or isinstance(value, (list, dict))
                         ):
                             value = to_column(spec, value)
                         values.append(value)
@@ -430,7 +433,9 @@ def public_row(
 
 def _iso(moment) -> str:
     # A raw row holds SQLAlchemy's stored text ("2025-03-12 10:00:00.000000").
-    return moment.replace(" ", "T", 1) if isinstance(moment, str) else moment.isoformat()
+    return (
+        moment.replace(" ", "T", 1) if isinstance(moment, str) else moment.isoformat()
+    )
 
 
 def to_column(spec: FieldSpec, value):
@@ -481,7 +486,7 @@ def sync_form(store: PublicStore, form) -> None:
     """Bring a form's public table in line with the private store."""
     from .db import db
     from .models import Organisation
-    from .schemas.versions import current_version, specs_of
+    from .schemas.versions import current_version
 
     version = current_version(form)
     if version is None:

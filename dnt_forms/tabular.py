@@ -86,7 +86,9 @@ def _csv(path: Path) -> Table:
         header = next(reader)
     except StopIteration:
         handle.close()
-        raise UnreadableFile("le fichier est vide : il faut au moins une ligne d'en-tête")
+        raise UnreadableFile(
+            "le fichier est vide : il faut au moins une ligne d'en-tête"
+        )
 
     def rows():
         try:
@@ -126,14 +128,18 @@ def _xlsx(path: Path) -> Table:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 (openpyxl raises many kinds on a bad file)
-        raise UnreadableFile(f"ce fichier .xlsx est illisible ({exc.__class__.__name__})")
+        raise UnreadableFile(
+            f"ce fichier .xlsx est illisible ({exc.__class__.__name__})"
+        )
     sheet = workbook.worksheets[0]
     iterator = sheet.iter_rows(values_only=True)
     try:
         first = next(iterator)
     except StopIteration:
         workbook.close()
-        raise UnreadableFile("la première feuille est vide : il faut une ligne d'en-tête")
+        raise UnreadableFile(
+            "la première feuille est vide : il faut une ligne d'en-tête"
+        )
     header = ["" if h is None else str(h).strip() for h in first]
     while header and header[-1] == "":
         header.pop()

@@ -39,7 +39,9 @@ format_checker = FormatChecker()
 # A plain local part (RFC 5322 dot-atom, ASCII): for such an address
 # email-validator's verdict is its verdict on the domain, which a file of
 # thousands of rows repeats; so the domain's is computed once.
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_PLAIN_LOCAL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+)
 
 
 @lru_cache(maxsize=4096)

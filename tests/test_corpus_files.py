@@ -59,7 +59,9 @@ def _stored(app, slug) -> list[dict]:
 
 
 @pytest.mark.parametrize("folder", _folders("valid.csv"))
-def test_valid_file_imports_whole_and_exports_valid(corpus, app, make_form, tmp_path, folder):
+def test_valid_file_imports_whole_and_exports_valid(
+    corpus, app, make_form, tmp_path, folder
+):
     from dnt_forms.exports import export
     from dnt_forms.imports import import_file
 
@@ -77,7 +79,9 @@ def test_valid_file_imports_whole_and_exports_valid(corpus, app, make_form, tmp_
 
         target = tmp_path / "export.csv"
         assert export(opened, "csv", target) == expected
-    report = Resource(path=target.name, basepath=str(tmp_path), schema=schema).validate()
+    report = Resource(
+        path=target.name, basepath=str(tmp_path), schema=schema
+    ).validate()
     errors = [e.message for task in report.tasks for e in task.errors]
     assert report.valid, errors[:10]
 
@@ -88,7 +92,11 @@ def test_valid_file_imports_whole_and_exports_valid(corpus, app, make_form, tmp_
     sheet = workbook.active
     with open(source / "valid.csv", encoding="utf-8-sig", newline="") as handle:
         sample = handle.read()
-    dialect = ";" if sample.splitlines()[0].count(";") > sample.splitlines()[0].count(",") else ","
+    dialect = (
+        ";"
+        if sample.splitlines()[0].count(";") > sample.splitlines()[0].count(",")
+        else ","
+    )
     for cells in csv.reader(io.StringIO(sample), delimiter=dialect):
         sheet.append([c if c != "" else None for c in cells])
     xlsx = tmp_path / "valid.xlsx"

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import corpus_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import corpus_path
 from dnt_forms.fastcheck import compile_check
 from dnt_forms.schemas import load_file
 from dnt_forms.validation import _validator
@@ -31,8 +31,22 @@ SCALARS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
-    st.sampled_from(["2025-03-12", "2025-02-30", "10:30:00", "a@b.fr", "x@", "75056",
-                     "21750001600019", "https://a.fr", "true", "", " ", "1,5"]),
+    st.sampled_from(
+        [
+            "2025-03-12",
+            "2025-02-30",
+            "10:30:00",
+            "a@b.fr",
+            "x@",
+            "75056",
+            "21750001600019",
+            "https://a.fr",
+            "true",
+            "",
+            " ",
+            "1,5",
+        ]
+    ),
 )
 
 
@@ -50,8 +64,11 @@ def _entries(schema: dict):
 
 
 @pytest.mark.parametrize(
-    "path", SHIPPED + TABLES, ids=[p.parent.name if p.name == "schema.json" else p.stem
-                                   for p in SHIPPED + TABLES]
+    "path",
+    SHIPPED + TABLES,
+    ids=[
+        p.parent.name if p.name == "schema.json" else p.stem for p in SHIPPED + TABLES
+    ],
 )
 def test_quick_check_agrees_with_jsonschema(path):
     schema = load_file(path).canonical
@@ -60,8 +77,9 @@ def test_quick_check_agrees_with_jsonschema(path):
         pytest.skip("schema the quick check leaves to jsonschema")
     full = _validator(json.dumps(schema, ensure_ascii=False))
 
-    @settings(max_examples=300, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(_entries(schema))
     def same_verdict(entry):
         if quick(entry):

@@ -17,7 +17,11 @@ FORM = {
     "required": ["nom", "capacite"],
     "x-unique": ["nom"],
     "properties": {
-        "nom": {"type": "string", "title": "Nom de la salle", "x-purpose": "Identifier."},
+        "nom": {
+            "type": "string",
+            "title": "Nom de la salle",
+            "x-purpose": "Identifier.",
+        },
         "capacite": {
             "type": "integer",
             "minimum": 1,
@@ -31,7 +35,11 @@ FORM = {
             "title": "Date d'ouverture",
             "x-purpose": "Historique.",
         },
-        "accessible": {"type": "boolean", "title": "Accessible PMR", "x-purpose": "Accueil."},
+        "accessible": {
+            "type": "boolean",
+            "title": "Accessible PMR",
+            "x-purpose": "Accueil.",
+        },
         "usage": {
             "title": "Usage",
             "x-purpose": "Orienter les demandes.",
@@ -45,7 +53,11 @@ FORM = {
             "title": "Gestion",
             "x-purpose": "Savoir qui appeler.",
             "properties": {
-                "service": {"type": "string", "title": "Service", "x-purpose": "Appeler."},
+                "service": {
+                    "type": "string",
+                    "title": "Service",
+                    "x-purpose": "Appeler.",
+                },
                 "telephone": {
                     "type": "string",
                     "title": "Téléphone",
@@ -130,8 +142,13 @@ def test_bad_rows_are_reported_by_line_and_column_and_nothing_is_stored(
     )
     problems = _refused(app, path)
     found = {(p.line, p.column) for p in problems}
-    assert found == {(3, "capacite"), (3, "ouverture"), (3, "usage"), (5, "capacite"),
-                     (5, "nom")}
+    assert found == {
+        (3, "capacite"),
+        (3, "ouverture"),
+        (3, "usage"),
+        (5, "capacite"),
+        (5, "nom"),
+    }
     assert all(p.message for p in problems)
     assert public_rows(app, "salles") == []
 
@@ -175,15 +192,25 @@ def test_xlsx_with_typed_cells(app, salles, tmp_path):
     workbook.save(path)
     assert _import(app, path).created == 2
     first, second = public_rows(app, "salles")
-    assert (first["capacite"], first["surface"], first["ouverture"]) == (120, 99.5, "2025-03-12")
+    assert (first["capacite"], first["surface"], first["ouverture"]) == (
+        120,
+        99.5,
+        "2025-03-12",
+    )
     assert (first["accessible"], first["usage"]) == (1, "sport")
-    assert (second["capacite"], second["surface"], second["accessible"]) == (45, 12.5, 0)
+    assert (second["capacite"], second["surface"], second["accessible"]) == (
+        45,
+        12.5,
+        0,
+    )
 
 
 def test_hostile_xlsx_is_refused(app, salles, tmp_path):
     path = tmp_path / "bombe.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * 50_000_000 + b"</a>")
+        archive.writestr(
+            "xl/worksheets/sheet1.xml", b"<a>" + b" " * 50_000_000 + b"</a>"
+        )
     (problem,) = _refused(app, path)
     assert "décompresse" in problem.message
     path.write_bytes(b"PK not really a zip")
@@ -216,7 +243,9 @@ def test_cli_import_export_and_backup(app, salles, tmp_path, instance):
     full = run_cli(instance, "export", "salles", "--all-fields").stdout
     assert "0102030405" in full
 
-    exported = json.loads(run_cli(instance, "export", "salles", "--format", "json").stdout)
+    exported = json.loads(
+        run_cli(instance, "export", "salles", "--format", "json").stdout
+    )
     assert exported[0]["gestion"] == {"service": "Culture"}
     assert exported[0]["_id"] and exported[0]["capacite"] == 250
 
@@ -226,8 +255,14 @@ def test_cli_import_export_and_backup(app, salles, tmp_path, instance):
 
     sheet = openpyxl.load_workbook(xlsx).active
     assert [c.value for c in sheet[1]][:8] == [
-        "_id", "_revision", "_form_version", "_state", "_organisation",
-        "_created_at", "_updated_at", "nom",
+        "_id",
+        "_revision",
+        "_form_version",
+        "_state",
+        "_organisation",
+        "_created_at",
+        "_updated_at",
+        "nom",
     ]
     assert sheet.max_row == 4
 

@@ -54,8 +54,14 @@ def _entry(row: dict, number: int) -> dict:
     for name, text in row.items():
         if text == "" or name == "id":
             continue
-        if name in ("longitude", "latitude", "hauteur", "diametre", "circonference",
-                    "diametre_couronne"):
+        if name in (
+            "longitude",
+            "latitude",
+            "hauteur",
+            "diametre",
+            "circonference",
+            "diametre_couronne",
+        ):
             out[name] = float(text) if "." in text else int(text)
         elif name == "allergie":
             out[name] = int(text)
@@ -69,8 +75,11 @@ def _entry(row: dict, number: int) -> dict:
 def test_new_version_keeps_every_value(corpus, server, api, tmp_path):
     source = corpus / "tableschema" / "arbres"
     v1 = json.loads((source / "schema.json").read_text(encoding="utf-8-sig"))
-    slug = last_line(server.cli("schema", "import", str(source / "schema.json"),
-                                "--slug", "arbres-v"))
+    slug = last_line(
+        server.cli(
+            "schema", "import", str(source / "schema.json"), "--slug", "arbres-v"
+        )
+    )
     url = server.url(f"/api/v1/forms/{slug}/entries")
     rows = _rows(source)
     sent = {}
@@ -80,8 +89,11 @@ def test_new_version_keeps_every_value(corpus, server, api, tmp_path):
         response = api.post(url, json=data)
         assert response.status_code == 201, response.text
         sent[response.json()["id"]] = data
-    assert any("diametre_couronne" in d and d["diametre_couronne"] != int(d["diametre_couronne"])
-               for d in sent.values()), "the scenario needs a non-integer value"
+    assert any(
+        "diametre_couronne" in d
+        and d["diametre_couronne"] != int(d["diametre_couronne"])
+        for d in sent.values()
+    ), "the scenario needs a non-integer value"
 
     v2_path = tmp_path / "arbres-v2.json"
     v2_path.write_text(json.dumps(_v2(v1), ensure_ascii=False), encoding="utf-8")
@@ -89,8 +101,12 @@ def test_new_version_keeps_every_value(corpus, server, api, tmp_path):
     refused = server.cli("schema", "import", str(v2_path), "--slug", slug, check=False)
     assert refused.returncode == 1
     assert "20 entrée(s) sur 20" in refused.stderr
-    assert requests.get(server.url(f"/data/public/{slug}.json?_shape=array&_size=max")
-                        ).json()[0]["_form_version"] == 1
+    assert (
+        requests.get(
+            server.url(f"/data/public/{slug}.json?_shape=array&_size=max")
+        ).json()[0]["_form_version"]
+        == 1
+    )
 
     done = server.cli("schema", "publish", slug, "--to-complete")
     assert "version 2 publiée" in done.stdout
@@ -171,7 +187,9 @@ def test_a_valid_change_needs_no_option(app, make_form, to_complete):
         save_new_entry(form_for_admin("simple"), {"a": "x"}, None)
         v2 = copy.deepcopy(v1)
         v2["properties"]["b"] = {"type": "integer", "title": "B"}
-        installed = install(load_text(json.dumps(v2)), "simple", to_complete=to_complete)
+        installed = install(
+            load_text(json.dumps(v2)), "simple", to_complete=to_complete
+        )
         assert installed.version.number == 2
         entry = db.session.execute(db.select(Entry)).scalar_one()
         assert entry.form_version == 2 and entry.state == "submitted"

@@ -14,7 +14,7 @@ longer have.)
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,7 @@ FORMATS = {
     ),
     "date": st.dates().map(lambda d: d.isoformat()),
     "time": st.times().map(lambda t: t.replace(microsecond=0).isoformat()),
-    "date-time": st.datetimes(timezones=st.just(timezone.utc)).map(
+    "date-time": st.datetimes(timezones=st.just(UTC)).map(
         lambda d: d.replace(microsecond=0).isoformat()
     ),
     "uri": st.from_regex(r"https://[a-z]{1,10}\.fr/[a-z0-9]{0,10}", fullmatch=True),
@@ -73,7 +73,9 @@ def _number(prop: dict, integer: bool):
     high = prop.get("maximum", prop.get("exclusiveMaximum"))
     if integer:
         low = SQLITE_INT_MIN if low is None else int(low) + ("exclusiveMinimum" in prop)
-        high = SQLITE_INT_MAX if high is None else int(high) - ("exclusiveMaximum" in prop)
+        high = (
+            SQLITE_INT_MAX if high is None else int(high) - ("exclusiveMaximum" in prop)
+        )
         return st.integers(low, high)
     return st.floats(
         low,
@@ -152,7 +154,10 @@ def test_any_valid_entry_comes_back_unchanged(path, agent, token, make_form):
     @settings(
         max_examples=40,
         deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+        ],
     )
     @given(_object(compile_schema(loaded.canonical)))
     def post_then_read(entry):

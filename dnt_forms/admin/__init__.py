@@ -78,4 +78,4 @@ def index():
 
 
 # The route modules register on `bp`, so they are imported once it exists.
-from . import accounts, forms, organisations, tokens  # noqa: F401
+from . import accounts, forms, organisations, schemas, tokens  # noqa: F401

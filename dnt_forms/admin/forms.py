@@ -11,7 +11,7 @@ from ..db import db
 from ..errors import DntFormsError
 from ..models import Form, Organisation, User
 from ..publish import sync_form
-from ..schemas.versions import close, publish_latest
+from ..schemas.versions import close
 from . import STATUS_LABELS, bp, form_title, page_error
 from .actions import managers_of, reopen, restrict_form, split_codes, unknown_org_codes
 
@@ -67,9 +67,11 @@ def form_status(slug):
     action = request.form.get("action")
     try:
         if action == "publier":
-            version = publish_latest(slug)
-            message = f"Version {version.number} publiée."
-        elif action == "clore":
+            from .schemas import _publish
+
+            # Publication checks the entries first, and may ask to confirm.
+            return _publish(form, form.versions[-1])
+        if action == "clore":
             close(slug)
             message = "Formulaire clos : il n'accepte plus de nouvelles entrées."
         elif action == "rouvrir":

@@ -253,4 +253,52 @@ def entries(slug):
     )
 
 
+@bp.route("/formulaires/<slug>/export.<fmt>")
+def export(slug, fmt):
+    """The published entries as a file: public, like /data/.
+
+    With `tous=oui`, the unpublished fields too, for the form's managers.
+    """
+    import io
+
+    from flask import Response, send_file
+
+    from ..db import db
+    from ..entries import form_for_admin
+    from ..exports import FORMATS, MEDIA_TYPES, write_csv, write_json, write_xlsx
+    from ..models import Form
+
+    if fmt not in FORMATS:
+        abort(404)
+    form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
+    if form is None or form.status == "draft":
+        abort(404)
+    try:
+        opened = form_for_admin(slug)
+    except SchemaNotFoundError:
+        abort(404)
+    all_fields = request.args.get("tous") == "oui"
+    if all_fields and not manages(current_user(), form):
+        abort(403)
+    suffix = "-complet" if all_fields else ""
+    name = f"{slug}{suffix}.{fmt}"
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        write_xlsx(opened, buffer, all_fields)
+        buffer.seek(0)
+        response = send_file(
+            buffer, mimetype=MEDIA_TYPES[fmt], as_attachment=True, download_name=name
+        )
+    else:
+        # TODO: built in memory; a streamed answer would keep very large
+        # forms flat (the CLI export writes to a file as it goes).
+        out = io.StringIO()
+        (write_json if fmt == "json" else write_csv)(opened, out, all_fields)
+        response = Response(out.getvalue(), mimetype=MEDIA_TYPES[fmt])
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    if all_fields:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 from . import entry  # noqa: F401  (registers the entry page routes)

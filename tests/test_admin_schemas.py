@@ -1,0 +1,160 @@
+"""Administrators define and evolve forms in the browser: editor with a
+preview, versions and diffs, publication that checks the entries, bulk
+import with a downloadable report, exports."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import pytest
+from conftest import csrf_from, public_rows
+from test_admin import ADMIN, add_user, sign_in
+
+V1 = {
+    "title": "Registre des ruchers",
+    "type": "object",
+    "required": ["nom"],
+    "properties": {
+        "nom": {"type": "string", "title": "Nom du rucher", "x-purpose": "Identifier."},
+        "ruches": {
+            "type": "integer",
+            "title": "Ruches",
+            "x-purpose": "Suivi sanitaire.",
+        },
+    },
+}
+
+
+@pytest.fixture
+def admin(app):
+    add_user(app, ADMIN[0], "admin", password=ADMIN[1])
+    return sign_in(app.test_client(), *ADMIN)
+
+
+def _post(client, page, data, files=None):
+    token = csrf_from(client.get(page).text)
+    payload = {**data, "csrf_token": token}
+    if files:
+        payload.update(files)
+    return client.post(page, data=payload, content_type="multipart/form-data")
+
+
+def test_new_form_is_checked_and_previewed_before_saving(admin, app):
+    page = "/admin/formulaires/nouveau"
+    response = _post(admin, page, {"schema": json.dumps(V1), "action": "verifier"})
+    assert response.status_code == 200
+    html = unescape(response.text)
+    assert "Aperçu du formulaire" in html
+    assert '<label for="champ-0">Nom du rucher' in html
+    assert "Suivi sanitaire." in html
+
+    bad = dict(V1, properties={"nom": {"type": "strin"}})
+    response = _post(admin, page, {"schema": json.dumps(bad), "action": "verifier"})
+    assert response.status_code == 422
+    html = unescape(response.text)
+    assert "<title>Erreur" in html
+    assert "/properties/nom/type" in html
+    assert 'href="#schema"' in html
+    # What the admin typed stays in the text area.
+    assert '"strin"' in html
+
+    response = _post(
+        admin,
+        page,
+        {"schema": json.dumps(V1), "slug": "ruchers", "action": "brouillon"},
+    )
+    assert response.status_code == 302
+    settings = admin.get("/admin/formulaires/ruchers").text
+    assert "Brouillon" in settings and "Publier la version 1" in settings
+
+
+def test_publication_checks_entries_and_asks_before_to_complete(admin, app, make_form):
+    make_form(V1, "ruchers")
+    with app.app_context():
+        from dnt_forms.entries import form_for_admin, save_new_entry
+
+        for name in ("A", "B"):
+            save_new_entry(form_for_admin("ruchers"), {"nom": name, "ruches": 3}, None)
+
+    v2 = json.loads(json.dumps(V1))
+    v2["required"].append("commune")
+    v2["properties"]["commune"] = {
+        "type": "string",
+        "title": "Commune",
+        "x-purpose": "Déclaration.",
+    }
+    page = "/admin/formulaires/ruchers/schema"
+    response = _post(admin, page, {"schema": json.dumps(v2), "action": "publier"})
+    assert response.status_code == 409
+    html = unescape(response.text)
+    assert "2 ne la respecte(nt) pas" in html
+    assert "« Commune » (commune) : ajouté — obligatoire" in html
+    assert all(row["_form_version"] == 1 for row in public_rows(app, "ruchers"))
+
+    # The check page offers to publish with those entries "to complete".
+    assert 'name="a_completer" value="oui"' in html
+    token = csrf_from(html)
+    response = admin.post(
+        "/admin/formulaires/ruchers/publier",
+        data={"csrf_token": token, "a_completer": "oui"},
+    )
+    assert response.status_code == 302
+    rows = public_rows(app, "ruchers")
+    assert [r["_state"] for r in rows] == ["to_complete", "to_complete"]
+    assert [r["nom"] for r in rows] == ["A", "B"]
+
+    versions = unescape(admin.get("/admin/formulaires/ruchers/versions").text)
+    assert "Version 2 (en usage)" in versions
+    assert "« Commune » (commune) : ajouté" in versions
+    source = admin.get("/admin/formulaires/ruchers/versions/2").text
+    assert "commune" in source
+
+
+def test_bulk_import_page_with_report(admin, app, make_form):
+    import io
+
+    make_form(V1, "ruchers")
+    page = "/admin/formulaires/ruchers/import"
+    bad = (io.BytesIO(b"nom;ruches\nA;trois\n"), "ruchers.csv")
+    response = _post(admin, page, {}, {"fichier": bad})
+    assert response.status_code == 422
+    html = unescape(response.text)
+    assert "<title>Erreur" in html
+    link = re.search(r'href="(/admin/rapports/[^"]+)"', html)[1]
+    report = admin.get(link)
+    assert report.status_code == 200
+    assert "ligne;colonne;champ;erreur" in report.data.decode("utf-8-sig")
+    assert public_rows(app, "ruchers") == []
+
+    good = (io.BytesIO("Nom du rucher;ruches\nA;3\nB;4\n".encode("cp1252")), "r.csv")
+    response = _post(admin, page, {}, {"fichier": good})
+    assert response.status_code == 302
+    assert len(public_rows(app, "ruchers")) == 2
+
+
+def test_exports_are_public_and_all_fields_are_for_managers(
+    app, client, make_form, admin
+):
+    schema = json.loads(json.dumps(V1))
+    schema["properties"]["contact"] = {
+        "type": "string",
+        "title": "Contact",
+        "x-publish": False,
+        "x-purpose": "Appeler.",
+    }
+    make_form(schema, "ruchers")
+    with app.app_context():
+        from dnt_forms.entries import form_for_admin, save_new_entry
+
+        save_new_entry(form_for_admin("ruchers"), {"nom": "A", "contact": "06"}, None)
+    public = client.get("/formulaires/ruchers/export.csv")
+    assert public.status_code == 200
+    assert "nom" in public.text and "06" not in public.text
+    assert client.get("/formulaires/ruchers/export.json").get_json()[0]["nom"] == "A"
+    assert client.get("/formulaires/ruchers/export.xlsx").status_code == 200
+    assert client.get("/formulaires/ruchers/export.csv?tous=oui").status_code == 403
+    full = admin.get("/formulaires/ruchers/export.csv?tous=oui")
+    assert full.status_code == 200 and "06" in full.text
+    assert client.get("/formulaires/ruchers/export.exe").status_code == 404
