@@ -57,6 +57,9 @@ def create_app(test_config: dict | None = None, instance: Path | None = None) ->
     app.json.sort_keys = False
     db.init_app(app)
     csrf.init_app(app)
+    from .i18n import init_app as init_i18n
+
+    init_i18n(app)
 
     from . import models  # noqa: F401  (tables must be known before create_all)
     from .publish import PublicStore

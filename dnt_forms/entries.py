@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from .compiler import FieldSpec, instantiate, leaves, value_at
 from .db import db
@@ -49,7 +50,10 @@ def open_form(slug: str, user: User | None) -> OpenForm:
         raise SchemaNotFoundError(f"Aucun formulaire « {slug} ».")
     if not form_open_to(form, user):
         raise FormNotOpenError(
-            f"Le formulaire « {slug} » n'est pas ouvert à votre organisation."
+            _(
+                "Le formulaire « %(slug)s » n'est pas ouvert à votre organisation.",
+                slug=slug,
+            )
         )
     return OpenForm(form, version, version.schema, specs_of(version))
 
@@ -97,8 +101,12 @@ def reference_errors(opened: OpenForm, data: dict) -> list[dict]:
                 error(
                     spec.path,
                     spec,
-                    f"Aucune entrée publiée n° {value} dans le formulaire "
-                    f"« {spec.ref['form']} ».",
+                    _(
+                        "Aucune entrée publiée n° %(id)s dans le formulaire "
+                        "« %(form)s ».",
+                        id=value,
+                        form=spec.ref["form"],
+                    ),
                 )
             )
     return errors

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+from flask_babel import gettext as _
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -232,8 +233,10 @@ def _refuse_taken_keys(form: Form, keys: list, own_id: int | None = None) -> Non
             error(
                 spec.path,
                 spec,
-                "Une entrée avec cette valeur existe déjà : cette donnée doit être "
-                "unique.",
+                _(
+                    "Une entrée avec cette valeur existe déjà : cette donnée doit "
+                    "être unique."
+                ),
             )
             for spec in key_specs
         ]

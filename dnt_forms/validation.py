@@ -14,6 +14,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import email_validator
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jsonschema import FormatChecker
 
 from .compiler import FieldSpec, instantiate, leaves, set_at, value_at, walk
@@ -135,7 +137,11 @@ def validate_data(schema_json: str, data: dict, specs: list[FieldSpec]) -> list[
         path, spec = _error_path(error, by_pointer)
         message = french_message(error, spec)
         if variant:
-            message = f"{message[:-1]} (variante « {variant} »)."
+            message = _(
+                "%(message)s (variante « %(variant)s »).",
+                message=message[:-1],
+                variant=variant,
+            )
         described = _describe(path, spec, message)
         described["keyword"] = str(error.validator)
         errors.append(described)
@@ -232,79 +238,105 @@ def french_message(error, spec: FieldSpec | None) -> str:
     handler = _MESSAGES.get(keyword)
     if handler is None:
         logger.debug("no French message for %s: %s", keyword, error.message)
-        return "Valeur invalide."
+        return _("Valeur invalide.")
     return handler(value, error, spec)
 
 
 def _type_message(value, error, spec) -> str:
     kinds = value if isinstance(value, list) else [value]
-    names = [TYPE_NAMES.get(k, k) for k in kinds if k != "null"]
-    return f"Doit être {' ou '.join(names)}."
+    names = [str(TYPE_NAMES.get(k, k)) for k in kinds if k != "null"]
+    return _("Doit être %(kinds)s.", kinds=_(" ou ").join(names))
 
 
 TYPE_NAMES = {
-    "string": "un texte",
-    "integer": "un nombre entier",
-    "number": "un nombre",
-    "boolean": "vrai ou faux (true ou false)",
-    "array": "une liste",
-    "object": "un objet",
+    "string": _l("un texte"),
+    "integer": _l("un nombre entier"),
+    "number": _l("un nombre"),
+    "boolean": _l("vrai ou faux (true ou false)"),
+    "array": _l("une liste"),
+    "object": _l("un objet"),
 }
 FORMAT_MESSAGES = {
-    "date": "Doit être une date valide au format AAAA-MM-JJ, par exemple 2025-03-12.",
-    "date-time": "Doit être une date et heure valide, par exemple "
-    "2025-03-12T10:00:00+01:00.",
-    "time": "Doit être une heure valide, par exemple 10:30:00.",
-    "email": "Doit être une adresse électronique valide, par exemple nom@commune.fr.",
-    "uri": "Doit être une adresse web complète, par exemple "
-    "https://www.commune.fr/page.",
-    "uuid": "Doit être un identifiant UUID.",
-    "siren": "Doit être un numéro SIREN : 9 chiffres dont le dernier est une clé "
-    "de contrôle (vérifiez qu'aucun chiffre n'a été inversé).",
-    "siret": "Doit être un numéro SIRET : 14 chiffres dont le dernier est une clé "
-    "de contrôle (vérifiez qu'aucun chiffre n'a été inversé).",
+    "date": _l(
+        "Doit être une date valide au format AAAA-MM-JJ, par exemple 2025-03-12."
+    ),
+    "date-time": _l(
+        "Doit être une date et heure valide, par exemple 2025-03-12T10:00:00+01:00."
+    ),
+    "time": _l("Doit être une heure valide, par exemple 10:30:00."),
+    "email": _l(
+        "Doit être une adresse électronique valide, par exemple nom@commune.fr."
+    ),
+    "uri": _l(
+        "Doit être une adresse web complète, par exemple https://www.commune.fr/page."
+    ),
+    "uuid": _l("Doit être un identifiant UUID."),
+    "siren": _l(
+        "Doit être un numéro SIREN : 9 chiffres dont le dernier est une clé "
+        "de contrôle (vérifiez qu'aucun chiffre n'a été inversé)."
+    ),
+    "siret": _l(
+        "Doit être un numéro SIRET : 14 chiffres dont le dernier est une clé "
+        "de contrôle (vérifiez qu'aucun chiffre n'a été inversé)."
+    ),
 }
 
 
 def _format_message(value, error, spec) -> str:
-    return FORMAT_MESSAGES.get(value, f"Ne respecte pas le format « {value} ».")
+    if value in FORMAT_MESSAGES:
+        return str(FORMAT_MESSAGES[value])
+    return _("Ne respecte pas le format « %(format)s ».", format=value)
 
 
 def _pattern_message(value, error, spec) -> str:
     if spec and spec.examples:
-        return f"Ne respecte pas la forme attendue, par exemple « {spec.examples[0]} »."
-    return f"Ne respecte pas la forme attendue (motif {value})."
+        return _(
+            "Ne respecte pas la forme attendue, par exemple « %(example)s ».",
+            example=spec.examples[0],
+        )
+    return _("Ne respecte pas la forme attendue (motif %(pattern)s).", pattern=value)
 
 
 def _enum_message(value, error, spec) -> str:
     shown = ", ".join(f"« {v} »" for v in value[:12])
     more = " …" if len(value) > 12 else ""
-    return f"Valeur non autorisée : choisissez parmi {shown}{more}."
+    return _("Valeur non autorisée : choisissez parmi %(values)s.", values=shown + more)
 
 
 _MESSAGES = {
-    "required": lambda v, e, s: "Ce champ est obligatoire.",
+    "required": lambda v, e, s: _("Ce champ est obligatoire."),
     "type": _type_message,
     "format": _format_message,
     "pattern": _pattern_message,
     "enum": _enum_message,
-    "minLength": lambda v, e, s: f"Doit compter au moins {v} caractère(s).",
-    "maxLength": lambda v, e, s: f"Doit compter au plus {v} caractères.",
-    "minimum": lambda v, e, s: f"Doit être supérieur ou égal à {v}.",
-    "maximum": lambda v, e, s: f"Doit être inférieur ou égal à {v}.",
-    "exclusiveMinimum": lambda v, e, s: f"Doit être strictement supérieur à {v}.",
-    "exclusiveMaximum": lambda v, e, s: f"Doit être strictement inférieur à {v}.",
-    "multipleOf": lambda v, e, s: f"Doit être un multiple de {v}.",
-    "minItems": lambda v, e, s: f"Choisissez ou saisissez au moins {v} valeur(s).",
-    "maxItems": lambda v, e, s: f"Choisissez ou saisissez au plus {v} valeur(s).",
-    "uniqueItems": lambda v, e, s: "Chaque valeur ne doit figurer qu'une fois.",
-    "additionalProperties": lambda v, e, s: "Ce champ n'existe pas dans le formulaire.",
-    "items": lambda v, e, s: "Trop de valeurs dans la liste.",
+    "minLength": lambda v, e, s: _("Doit compter au moins %(n)s caractère(s).", n=v),
+    "maxLength": lambda v, e, s: _("Doit compter au plus %(n)s caractères.", n=v),
+    "minimum": lambda v, e, s: _("Doit être supérieur ou égal à %(n)s.", n=v),
+    "maximum": lambda v, e, s: _("Doit être inférieur ou égal à %(n)s.", n=v),
+    "exclusiveMinimum": lambda v, e, s: _(
+        "Doit être strictement supérieur à %(n)s.", n=v
+    ),
+    "exclusiveMaximum": lambda v, e, s: _(
+        "Doit être strictement inférieur à %(n)s.", n=v
+    ),
+    "multipleOf": lambda v, e, s: _("Doit être un multiple de %(n)s.", n=v),
+    "minItems": lambda v, e, s: _(
+        "Choisissez ou saisissez au moins %(n)s valeur(s).", n=v
+    ),
+    "maxItems": lambda v, e, s: _(
+        "Choisissez ou saisissez au plus %(n)s valeur(s).", n=v
+    ),
+    "uniqueItems": lambda v, e, s: _("Chaque valeur ne doit figurer qu'une fois."),
+    "additionalProperties": lambda v, e, s: _(
+        "Ce champ n'existe pas dans le formulaire."
+    ),
+    "items": lambda v, e, s: _("Trop de valeurs dans la liste."),
     "oneOf": lambda v, e, s: _alternatives_message(v),
     "anyOf": lambda v, e, s: _alternatives_message(v),
-    "const": lambda v, e, s: f"Seule la valeur « {v} » est permise.",
-    "dependentRequired": lambda v, e, s: (
-        f"Ce champ est obligatoire quand « {_dependency_trigger(e)} » est rempli."
+    "const": lambda v, e, s: _("Seule la valeur « %(value)s » est permise.", value=v),
+    "dependentRequired": lambda v, e, s: _(
+        "Ce champ est obligatoire quand « %(field)s » est rempli.",
+        field=_dependency_trigger(e),
     ),
 }
 
@@ -312,14 +344,14 @@ _MESSAGES = {
 def _alternatives_message(variants) -> str:
     if isinstance(variants, list) and variants and all(map(is_variant, variants)):
         # Valid under several variants at once (oneOf), or none could be told.
-        return "Remplissez les champs d'une seule des variantes proposées."
-    return "Choisissez l'une des valeurs proposées."
+        return _("Remplissez les champs d'une seule des variantes proposées.")
+    return _("Choisissez l'une des valeurs proposées.")
 
 
 def _dependency_trigger(error) -> str:
     match = _DEPENDENCY_RE.match(error.message)
     if not match:
-        return "un autre champ"
+        return _("un autre champ")
     props = error.schema.get("properties", {})
     return props.get(match[2], {}).get("title") or match[2]
 
@@ -339,8 +371,10 @@ def _range_errors(data: dict, specs: list[FieldSpec]) -> list[dict]:
                 _describe(
                     spec.pointer,
                     spec,
-                    "Nombre trop grand pour être enregistré "
-                    "(entre -9 223 372 036 854 775 808 et 9 223 372 036 854 775 807).",
+                    _(
+                        "Nombre trop grand pour être enregistré (entre "
+                        "-9 223 372 036 854 775 808 et 9 223 372 036 854 775 807)."
+                    ),
                 )
             )
     return errors
@@ -393,7 +427,7 @@ def normalise_api_entry(payload, specs: list[FieldSpec]) -> tuple[dict, list[dic
     only answered fields.
     """
     if not isinstance(payload, dict):
-        return {}, [error([], None, "L'entrée doit être un objet JSON {…}.")]
+        return {}, [error([], None, _("L'entrée doit être un objet JSON {…}."))]
     errors: list[dict] = []
     return _normalise_object(payload, specs, (), errors), errors
 
@@ -405,7 +439,9 @@ def _normalise_object(payload: dict, specs, path: tuple, errors: list) -> dict:
         spec = by_name.get(key)
         if spec is None:
             errors.append(
-                error(path + (key,), None, "Ce champ n'existe pas dans le formulaire.")
+                error(
+                    path + (key,), None, _("Ce champ n'existe pas dans le formulaire.")
+                )
             )
             continue
         if value is None or value == "":
@@ -449,12 +485,15 @@ def apply_read_only(data: dict, specs: list[FieldSpec], previous: dict | None):
             if expected is not None:
                 set_at(data, spec.path, expected)
         elif sent != expected:
-            shown = "vide" if expected is None else f"« {expected} »"
+            shown = _("vide") if expected is None else f"« {expected} »"
             errors.append(
                 _describe(
                     spec.pointer,
                     spec,
-                    f"Champ en lecture seule : sa valeur reste {shown}.",
+                    _(
+                        "Champ en lecture seule : sa valeur reste %(value)s.",
+                        value=shown,
+                    ),
                 )
             )
     return errors

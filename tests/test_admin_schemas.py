@@ -148,13 +148,15 @@ def test_exports_are_public_and_all_fields_are_for_managers(
     with app.app_context():
         from dnt_forms.entries import form_for_admin, save_new_entry
 
-        save_new_entry(form_for_admin("ruchers"), {"nom": "A", "contact": "06"}, None)
+        save_new_entry(
+            form_for_admin("ruchers"), {"nom": "A", "contact": "joindre-secret"}, None
+        )
     public = client.get("/formulaires/ruchers/export.csv")
     assert public.status_code == 200
-    assert "nom" in public.text and "06" not in public.text
+    assert "nom" in public.text and "joindre-secret" not in public.text
     assert client.get("/formulaires/ruchers/export.json").get_json()[0]["nom"] == "A"
     assert client.get("/formulaires/ruchers/export.xlsx").status_code == 200
     assert client.get("/formulaires/ruchers/export.csv?tous=oui").status_code == 403
     full = admin.get("/formulaires/ruchers/export.csv?tous=oui")
-    assert full.status_code == 200 and "06" in full.text
+    assert full.status_code == 200 and "joindre-secret" in full.text
     assert client.get("/formulaires/ruchers/export.exe").status_code == 404

@@ -33,35 +33,43 @@ from ..validation import (
     validate_data,
 )
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE = 100
 
-# TODO: INTERFACE.md has Accept-Language: en give English messages; every
-# message (these summaries and validation's) is French only for now.
+# French, or English with Accept-Language: en (i18n.py).
 SUMMARIES = {
-    400: "Requête mal formée.",
-    401: "Jeton d'API absent ou invalide : envoyez « Authorization: Bearer <jeton> ».",
-    403: "Ce jeton ne permet pas cette action sur ce formulaire.",
-    404: "Introuvable.",
-    405: "Méthode non permise sur cette adresse.",
-    409: "Une entrée avec la même clé existe déjà.",
-    412: "L'entrée a été modifiée depuis votre lecture : relisez-la (GET) puis "
-    "renvoyez votre modification avec sa nouvelle révision dans If-Match.",
-    413: "Corps de requête trop volumineux.",
-    415: "Type de contenu non pris en charge : envoyez du JSON.",
-    422: "L'entrée contient des erreurs.",
-    428: "En-tête If-Match manquant : envoyez la révision lue (ETag) pour ne rien "
-    "écraser.",
-    500: "Erreur interne : l'incident est enregistré.",
+    400: _l("Requête mal formée."),
+    401: _l(
+        "Jeton d'API absent ou invalide : envoyez « Authorization: Bearer <jeton> »."
+    ),
+    403: _l("Ce jeton ne permet pas cette action sur ce formulaire."),
+    404: _l("Introuvable."),
+    405: _l("Méthode non permise sur cette adresse."),
+    409: _l("Une entrée avec la même clé existe déjà."),
+    412: _l(
+        "L'entrée a été modifiée depuis votre lecture : relisez-la (GET) puis "
+        "renvoyez votre modification avec sa nouvelle révision dans If-Match."
+    ),
+    413: _l("Corps de requête trop volumineux."),
+    415: _l("Type de contenu non pris en charge : envoyez du JSON."),
+    422: _l("L'entrée contient des erreurs."),
+    428: _l(
+        "En-tête If-Match manquant : envoyez la révision lue (ETag) pour ne rien "
+        "écraser."
+    ),
+    500: _l("Erreur interne : l'incident est enregistré."),
 }
 
 
 class ApiError(Exception):
     def __init__(self, status: int, error: str | None = None, errors=None, **extra):
         self.status = status
-        self.error = error or SUMMARIES.get(status, "Erreur.")
+        self.error = str(error or SUMMARIES.get(status, _("Erreur.")))
         self.errors = errors or []
         self.extra = extra
 
@@ -81,13 +89,13 @@ def _api_error(exc: ApiError):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    return envelope(exc.code, SUMMARIES.get(exc.code, exc.name))
+    return envelope(exc.code, str(SUMMARIES.get(exc.code, exc.name)))
 
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception):
     logger.exception("API failure on %s %s", request.method, request.path)
-    return envelope(500, SUMMARIES[500])
+    return envelope(500, str(SUMMARIES[500]))
 
 
 @bp.before_request
@@ -105,7 +113,11 @@ def _public_errors(errors: list[dict]) -> list[dict]:
     for e in errors:
         message = e["message"]
         if e.get("title"):
-            message = f"{e['title']} : {message[:1].lower()}{message[1:]}"
+            message = _(
+                "%(title)s : %(message)s",
+                title=e["title"],
+                message=message[:1].lower() + message[1:],
+            )
         out.append({"path": e["path"], "message": message})
     return out
 
@@ -115,13 +127,13 @@ def _form_for(slug: str, *, write: bool):
     try:
         opened = open_form(slug, g.api_user)
     except SchemaNotFoundError:
-        raise ApiError(404, f"Aucun formulaire « {slug} ».") from None
+        raise ApiError(404, _("Aucun formulaire « %(slug)s ».", slug=slug)) from None
     except FormNotOpenError as exc:
         raise ApiError(403, str(exc)) from None
     if not token.allows_form(slug):
         raise ApiError(403)
     if write and token.scope != "write":
-        raise ApiError(403, "Ce jeton est en lecture seule (scope read).")
+        raise ApiError(403, _("Ce jeton est en lecture seule (scope read)."))
     return opened
 
 
@@ -150,8 +162,10 @@ def _strict_json():
     if not request.is_json:
         raise ApiError(
             415,
-            "Envoyez l'entrée en JSON, avec l'en-tête "
-            "« Content-Type: application/json ».",
+            _(
+                "Envoyez l'entrée en JSON, avec l'en-tête "
+                "« Content-Type: application/json »."
+            ),
         )
 
     def refuse_constant(name):
@@ -161,11 +175,20 @@ def _strict_json():
         return json.loads(request.get_data(cache=False), parse_constant=refuse_constant)
     except json.JSONDecodeError as exc:
         raise ApiError(
-            400, f"JSON illisible ligne {exc.lineno}, colonne {exc.colno}."
+            400,
+            _(
+                "JSON illisible ligne %(line)s, colonne %(column)s.",
+                line=exc.lineno,
+                column=exc.colno,
+            ),
         ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(
-            400, f"JSON illisible : {exc} n'est pas une valeur JSON (utilisez null)."
+            400,
+            _(
+                "JSON illisible : %(value)s n'est pas une valeur JSON (utilisez null).",
+                value=exc,
+            ),
         ) from None
 
 
@@ -186,7 +209,7 @@ def _valid_entry(opened, previous: dict | None = None) -> dict:
 def create(slug):
     opened = _form_for(slug, write=True)
     if opened.form.status == "closed":
-        raise ApiError(403, "Ce formulaire est clos : il n'accepte plus d'entrées.")
+        raise ApiError(403, _("Ce formulaire est clos : il n'accepte plus d'entrées."))
     data = _valid_entry(opened)
 
     try:
@@ -199,7 +222,7 @@ def create(slug):
             )
         raise ApiError(409, errors=_public_errors(exc.errors), **extra) from None
     except FormClosedError:
-        raise ApiError(403, "Ce formulaire est clos : il n'accepte plus d'entrées.")
+        raise ApiError(403, _("Ce formulaire est clos : il n'accepte plus d'entrées."))
 
     response = jsonify({"id": entry.id, "revision": entry.revision})
     response.status_code = 201
@@ -221,7 +244,14 @@ def _visible_entry(opened, entry_id: int):
     entry = _seen_entry(entry_id, opened)
     if entry is None:
         # Another organisation's entry is answered exactly like a missing one.
-        raise ApiError(404, f"Aucune entrée {entry_id} dans « {opened.form.slug} ».")
+        raise ApiError(
+            404,
+            _(
+                "Aucune entrée %(id)s dans « %(slug)s ».",
+                id=entry_id,
+                slug=opened.form.slug,
+            ),
+        )
     return entry
 
 
@@ -257,11 +287,17 @@ def list_entries(slug):
     opened = _form_for(slug, write=False)
     page = request.args.get("page", "1")
     if not page.isdigit() or int(page) < 1:
-        raise ApiError(400, "« page » doit être un entier à partir de 1.")
+        raise ApiError(400, _("« page » doit être un entier à partir de 1."))
     page = int(page)
     sort = request.args.get("sort", "-updated")
     if sort not in API_SORTS:
-        raise ApiError(400, f"« sort » prend l'une des valeurs {', '.join(API_SORTS)}.")
+        raise ApiError(
+            400,
+            _(
+                "« sort » prend l'une des valeurs %(values)s.",
+                values=", ".join(API_SORTS),
+            ),
+        )
     user = g.api_user
     rows, total = entries_for(
         opened.form,
@@ -304,7 +340,7 @@ def _if_match() -> int:
         raise ApiError(428)
     value = header.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise ApiError(412, 'If-Match doit contenir une révision, par exemple "3".')
+        raise ApiError(412, _('If-Match doit contenir une révision, par exemple "3".'))
     return int(value)
 
 
@@ -313,7 +349,8 @@ def _editable_entry(slug: str, entry_id: int):
     entry = _visible_entry(opened, entry_id)
     if not can_edit_entry(g.api_user, entry):
         raise ApiError(
-            403, "Cette entrée ne peut plus être modifiée (retirée ou formulaire clos)."
+            403,
+            _("Cette entrée ne peut plus être modifiée (retirée ou formulaire clos)."),
         )
     return opened, entry
 
