@@ -16,20 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .schemas.check import ANNOTATIONS as CHECKED_ANNOTATIONS
 from .validation import SQLITE_INT_MAX, SQLITE_INT_MIN, format_checker
 
-ANNOTATIONS = {
-    "title",
-    "description",
-    "$comment",
-    "examples",
-    "default",
-    "deprecated",
-    "$schema",
-    "$id",
-    "name",
-    "writeOnly",
-}
+# The keywords that describe without constraining, as the form checker has
+# them, and those a form's root may carry.
+ANNOTATIONS = CHECKED_ANNOTATIONS | {"$schema", "name"}
 ROOT_KEYS = ANNOTATIONS | {"type", "properties", "required", "additionalProperties"}
 
 Check = Callable[[object], bool]

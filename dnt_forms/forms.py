@@ -457,10 +457,11 @@ def convert(spec: FieldSpec, raw: list):
     text = text.replace("\r\n", "\n")
     if not text.strip():
         return None
-    return _convert_text(spec, text)
+    return convert_text(spec, text)
 
 
-def _convert_text(spec: FieldSpec, text: str):
+def convert_text(spec: FieldSpec, text: str):
+    """A field's value from text a person typed (form input or file cell)."""
     if spec.widget in ("select", "radio"):
         return _choice_value(spec, text)
     if spec.json_type == "integer":
@@ -475,7 +476,7 @@ def _convert_text(spec: FieldSpec, text: str):
         return french.parse_time(text)
     if spec.widget == "lines":
         items = [line.strip() for line in text.split("\n") if line.strip()]
-        return [_typed_item(spec, item) for item in items]
+        return [typed_item(spec, item) for item in items]
     if spec.widget == "json":
         try:
             return json.loads(text)
@@ -488,7 +489,7 @@ def _convert_text(spec: FieldSpec, text: str):
     return text
 
 
-def _typed_item(spec: FieldSpec, text: str):
+def typed_item(spec: FieldSpec, text: str):
     if spec.item_type == "integer":
         return french.parse_integer(text)
     if spec.item_type == "number":
@@ -502,4 +503,4 @@ def _choice_value(spec: FieldSpec, text: str):
     for choice in spec.choices:
         if choice.key == text:
             return choice.value
-    return _typed_item(spec, text) if spec.json_type != "array" else text
+    return typed_item(spec, text) if spec.json_type != "array" else text

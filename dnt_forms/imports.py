@@ -20,6 +20,7 @@ Reading follows the form's origin:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -36,6 +37,7 @@ from .compiler import FieldSpec, leaves
 from .db import db
 from .entries import OpenForm
 from .fastcheck import compile_check
+from .forms import convert_text, typed_item
 from .models import User, utcnow
 from .store import natural_keys
 from .tabular import Table, UnreadableFile, api_value, frictionless_schema, open_table
@@ -292,6 +294,8 @@ _MISSING = object()
 
 
 def _from_text(spec: FieldSpec, text: str, choice):
+    """A file's text cell: what files write differently from the form's inputs
+    (choices by label, lists on one line, yes/no words), else as typed."""
     if spec.widget in ("select", "radio"):
         return choice(text)
     if spec.widget == "checkboxes":
@@ -304,37 +308,14 @@ def _from_text(spec: FieldSpec, text: str, choice):
         if word in FALSE_WORDS:
             return False
         raise french.InputError("Doit être oui ou non.")
-    if spec.json_type == "integer":
-        return french.parse_integer(text)
-    if spec.json_type == "number":
-        return french.parse_number(text)
-    if spec.widget == "date":
-        return french.parse_date(text)
-    if spec.widget == "datetime":
-        return french.parse_datetime(text)
-    if spec.widget == "time":
-        return french.parse_time(text)
     if spec.widget == "lines":
         items = [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
-        return [_typed_item(spec, item) for item in items]
+        return [typed_item(spec, item) for item in items]
     if spec.widget == "geopoint":
         return _geopoint(text)
-    if spec.widget == "json" or spec.is_list:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            raise french.InputError("Doit être du JSON valide.") from None
-    if spec.widget in ("email", "url"):
-        return text.strip()
-    return text
-
-
-def _typed_item(spec: FieldSpec, text: str):
-    if spec.item_type == "integer":
-        return french.parse_integer(text)
-    if spec.item_type == "number":
-        return french.parse_number(text)
-    return text
+    if spec.is_list:
+        spec = dataclasses.replace(spec, widget="json")
+    return convert_text(spec, text)
 
 
 def _geopoint(text: str):

@@ -78,7 +78,7 @@ def create_entry(
     db.session.add(entry)
     try:
         db.session.flush()
-        for name, value, _ in keys:
+        for name, value, _fields in keys:
             db.session.add(
                 EntryKey(
                     form_id=form.id, entry_id=entry.id, key_name=name, key_value=value
@@ -196,7 +196,7 @@ def _replace_keys(entry, form_schema, specs, data, state) -> None:
         keys = []
     _refuse_taken_keys(entry.form, keys, entry.id)
     db.session.query(EntryKey).filter_by(entry_id=entry.id).delete()
-    for name, value, _ in keys:
+    for name, value, _fields in keys:
         db.session.add(
             EntryKey(
                 form_id=entry.form_id, entry_id=entry.id, key_name=name, key_value=value

@@ -101,14 +101,7 @@ def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     )
 
     page = browser.new_page(locale="fr-FR", java_script_enabled=False)
-    page.goto(server.url(f"/formulaires/{slug}/"))
-    assert "/connexion" in page.url
-    tab_to(page, "#email")
-    page.keyboard.type("agent@paris.fr")
-    page.keyboard.press("Tab")
-    page.keyboard.type("mot-de-passe-agent")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    _sign_in_with_keyboard(page, server.url(f"/formulaires/{slug}/"))
     assert page.url.endswith(f"/formulaires/{slug}/")
     assert page.locator("html").get_attribute("lang") == "fr"
 
@@ -246,7 +239,9 @@ NESTED = {
 
 
 def _sign_in_with_keyboard(page, url: str) -> None:
+    """Open a page, get sent to sign in, and sign in with the keyboard only."""
     page.goto(url)
+    assert "/connexion" in page.url
     tab_to(page, "#email")
     page.keyboard.type("agent@paris.fr")
     page.keyboard.press("Tab")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +20,7 @@ from conftest import corpus_path, last_line
 from frictionless import Resource, Schema
 
 from dnt_forms.schemas.tableschema import repair
+from dnt_forms.tabular import api_value
 
 PARIS = ZoneInfo("Europe/Paris")
 CELL_ERRORS = {"type-error", "constraint-error"}
@@ -207,17 +207,7 @@ def _assert_refused(server, api, slug, payload, wanted, path, row) -> None:
 
 def _api_value(field, value):
     """A frictionless value in INTERFACE.md's API JSON representation."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if field.type == "geopoint":
-        return [float(value.lon), float(value.lat)]
-    if isinstance(value, (list, tuple)):
-        return [_api_value(field, v) for v in value]
-    return value
+    return api_value(field, value)
 
 
 def _api_read_back(field, value):

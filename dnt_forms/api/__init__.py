@@ -6,6 +6,8 @@ import json
 import logging
 
 from flask import Blueprint, g, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..auth import token_from_request
@@ -32,9 +34,6 @@ from ..validation import (
     normalise_api_entry,
     validate_data,
 )
-
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 logger = logging.getLogger(__name__)
 
