@@ -46,6 +46,10 @@ from .validation import apply_read_only, validate_data, with_paris_offset
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
+# TODO: speed is 0.3 to 0.45 of sqlite-utils insert_all's rows/s on a
+# French file (0.15 to 0.2 through frictionless's readers for a Table
+# Schema form), short of issue 5's 0.5: reading, checking and writing cost
+# about 120 µs a row in Python; see benchmarks/import_bench.py.
 # Beyond this many problems the report stops: the file needs fixing anyway.
 MAX_PROBLEMS = 1000
 TRUE_WORDS = {"oui", "o", "vrai", "true", "1", "x", "yes", "y"}
