@@ -15,9 +15,22 @@ logger = logging.getLogger(__name__)
 DEFAULT_ADMIN_EMAIL = "admin@localhost"
 
 
-def _app():
-    from . import create_app
+def _app(create: bool = False):
+    """The app on the instance, which is created if missing.
 
+    Run from the wrong folder, a command would start a new empty instance
+    there and then report the form or account as missing: it says so first.
+    """
+    from . import create_app
+    from .config import instance_path
+
+    folder = instance_path()
+    if not create and not (folder / "private.db").exists():
+        click.echo(
+            f"avertissement : aucune instance dans {folder}, une nouvelle y est "
+            "créée (indiquez le dossier de l'instance avec DNT_FORMS_INSTANCE).",
+            err=True,
+        )
     return create_app()
 
 
@@ -45,7 +58,7 @@ def cli(verbose: bool) -> None:
 @cli.command("init")
 def init_command() -> None:
     """Crée l'instance (bases, configuration, clé secrète) si elle manque."""
-    app = _app()
+    app = _app(create=True)
     click.echo(f"Instance prête : {app.instance_path}")
 
 
@@ -457,13 +470,16 @@ def import_command(slug, file, email, report) -> None:
         except UnreadableFile as exc:
             _fail(f"{file} : {exc}.")
         try:
-            with click.progressbar(
-                length=table.size or 0,
-                label="Import",
-                file=sys.stderr,
-                show_pos=True,
-            ) as bar:
-                result = import_file(opened, Path(file), user, bar.update, table)
+            if sys.stderr.isatty():
+                with click.progressbar(
+                    length=table.size or 0,
+                    label="Import",
+                    file=sys.stderr,
+                    show_pos=True,
+                ) as bar:
+                    result = import_file(opened, Path(file), user, bar.update, table)
+            else:
+                result = import_file(opened, Path(file), user, None, table)
         except ImportRefused as refused:
             for problem in refused.problems[:50]:
                 click.echo(f"  {problem}", err=True)

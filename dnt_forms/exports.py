@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("csv", "xlsx", "json")
 MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }

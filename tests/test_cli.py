@@ -44,11 +44,22 @@ def test_init_is_idempotent(instance):
     ],
 )
 def test_errors_are_french_on_stderr_without_traceback(instance, args, message):
+    run_cli(instance, "init")
     result = run_cli(instance, *args, check=False)
     assert result.returncode != 0
     assert message in result.stderr
     assert result.stderr.startswith(("Erreur", "Schéma refusé"))
     assert "Traceback" not in result.stderr
+
+
+def test_commands_say_when_they_start_a_new_instance(tmp_path):
+    """Run from the wrong folder, a command says it starts an empty instance."""
+    missing = tmp_path / "ailleurs"
+    result = run_cli(missing, "org", "create", "2A004", "Ajaccio")
+    assert result.stderr.startswith("avertissement : aucune instance dans")
+    assert "DNT_FORMS_INSTANCE" in result.stderr
+    again = run_cli(missing, "org", "create", "2A005", "Ajaccio-bis", check=False)
+    assert "avertissement" not in again.stderr
 
 
 def test_org_user_token_flow(instance):

@@ -76,7 +76,9 @@ def _editor(form: Form | None, text: str, loaded=None, problems=(), status=200):
         specs = compile_schema(loaded.canonical)
         preview = page_form(specs)
     errors = [
-        page_error("schema", p.path or "schéma", f"{p.message} [{p.keyword}]")
+        page_error("slug", "Identifiant", p.message)
+        if p.keyword == "slug" and form is None
+        else page_error("schema", p.path or "schéma", f"{p.message} [{p.keyword}]")
         for p in problems
     ]
     body = render_template(
@@ -161,8 +163,9 @@ def _publish(form: Form, version, to_complete: bool = False):
         ), 409
     sync_form(current_app.extensions["dnt_public"], form)
     message = f"Version {version.number} publiée."
-    if done.failures:
-        message += f" {len(done.failures)} entrée(s) passée(s) « à compléter »."
+    changed = [f for f in done.failures if f.state == "submitted"]
+    if changed:
+        message += f" {len(changed)} entrée(s) passée(s) « à compléter »."
     flash(message, "succes")
     return redirect(url_for("admin.form_settings", slug=form.slug))
 

@@ -7,6 +7,7 @@ refused or listed as a warning.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from jsonschema import Draft7Validator, Draft202012Validator
@@ -146,14 +147,35 @@ def check_meta_schema(schema) -> None:
         cls.check_schema(schema)
     except SchemaError:
         problems = [
-            SchemaProblem(
-                _pointer(error.absolute_path),
-                f"« {error.validator} » : {error.message} (méta-schéma)",
-                str(error.validator),
-            )
-            for error in cls(cls.META_SCHEMA).iter_errors(schema)
+            _meta_problem(error) for error in cls(cls.META_SCHEMA).iter_errors(schema)
         ]
         raise InvalidSchemaError(problems) from None
+
+
+JSON_TYPES = "string, integer, number, boolean, array, object ou null"
+
+
+def _meta_problem(error) -> SchemaProblem:
+    """A meta-schema error in French, at the keyword the author wrote."""
+    path = list(error.absolute_path)
+    keyword = str(path[-1]) if path else str(error.validator)
+    value = json.dumps(error.instance, ensure_ascii=False)
+    if keyword == "type":
+        message = f"type {value} inconnu : utilisez {JSON_TYPES}"
+    elif error.validator == "type":
+        expected = error.validator_value
+        expected = " ou ".join(expected) if isinstance(expected, list) else expected
+        message = f"la valeur {value} n'a pas le bon type (attendu : {expected})"
+    elif error.validator == "enum":
+        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
+        message = f"valeur {value} non permise (valeurs permises : {allowed})"
+    elif error.validator in ("minimum", "exclusiveMinimum", "minItems", "minLength"):
+        message = (
+            f"valeur {value} trop petite ({error.validator} {error.validator_value})"
+        )
+    else:
+        message = f"« {error.validator} » : {error.message}"
+    return SchemaProblem(_pointer(path), f"{message} (méta-schéma)", keyword)
 
 
 def check_json_schema(schema) -> list[SchemaProblem]:

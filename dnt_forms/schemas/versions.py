@@ -88,6 +88,12 @@ def publish_latest(slug: str, *, to_complete: bool = False, user=None) -> FormVe
     """Publish the latest draft version of a form."""
     form = get_form(slug)
     latest = form.versions[-1]
+    if latest.published and form.current_version == latest.number:
+        # Already the version in use: its entries were checked then.
+        if form.status == "draft":
+            form.status = "published"
+            db.session.commit()
+        return latest
     publish_version(form, latest, to_complete=to_complete, user=user)
     return latest
 
