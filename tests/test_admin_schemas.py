@@ -160,3 +160,29 @@ def test_exports_are_public_and_all_fields_are_for_managers(
     full = admin.get("/formulaires/ruchers/export.csv?tous=oui")
     assert full.status_code == 200 and "joindre-secret" in full.text
     assert client.get("/formulaires/ruchers/export.exe").status_code == 404
+
+
+def test_live_preview_fragment(admin):
+    from urllib.parse import unquote
+
+    token = csrf_from(admin.get("/admin/formulaires/nouveau").text)
+    good = admin.post(
+        "/admin/formulaires/apercu",
+        data={"schema": json.dumps(V1)},
+        headers={"X-CSRFToken": token},
+    )
+    assert good.status_code == 200
+    assert '<label for="champ-0">Nom du rucher' in unescape(good.text)
+    assert unquote(good.headers["X-Apercu-Etat"]).endswith("schéma valide.")
+    bad = admin.post(
+        "/admin/formulaires/apercu",
+        data={"schema": '{"type": "object", "properties": {"a": {"type": "strin"}}}'},
+        headers={"X-CSRFToken": token},
+    )
+    assert "/properties/a/type" in bad.text
+    assert "1 problème(s)" in unquote(bad.headers["X-Apercu-Etat"])
+    # Without the token, refused like every other post.
+    assert (
+        admin.post("/admin/formulaires/apercu", data={"schema": "{}"}).status_code
+        == 400
+    )

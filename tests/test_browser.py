@@ -347,3 +347,30 @@ def test_variant_fields_show_once_the_variant_is_picked(server, browser, tmp_pat
     assert siret.is_visible()
     assert not page.locator("input[name='demandeur.nom']").is_visible()
     page.close()
+
+
+def test_schema_editor_preview_follows_typing(server, browser):
+    """The schema editor's preview refreshes as the administrator types."""
+    page = browser.new_page(locale="fr-FR")
+    page.goto(server.url("/connexion"))
+    page.fill("#email", "admin@test.fr")
+    page.fill("#password", "mot-de-passe-admin")
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    page.goto(server.url("/admin/formulaires/nouveau"))
+    schema = {
+        "title": "Aperçu",
+        "type": "object",
+        "properties": {
+            "lieu": {"type": "string", "title": "Lieu du marché", "x-purpose": "Plan."}
+        },
+    }
+    page.fill("#schema", json.dumps(schema, ensure_ascii=False))
+    page.locator("#schema").press("End")
+    page.wait_for_selector("#apercu-vivant label:has-text('Lieu du marché')")
+    assert "schéma valide" in page.inner_text("#apercu-etat")
+    page.fill("#schema", '{"type": "object", "properties": {"a": {"type": "strin"}}}')
+    page.locator("#schema").press("End")
+    page.wait_for_selector("#apercu-vivant code:has-text('/properties/a/type')")
+    assert "problème" in page.inner_text("#apercu-etat")
+    page.close()

@@ -21,6 +21,7 @@ from flask import (
 )
 
 from ..auth import admin_required, current_user
+from ..compiler import compile_schema
 from ..db import db
 from ..errors import InvalidSchemaError
 from ..forms import page_form
@@ -71,10 +72,7 @@ def _editor(form: Form | None, text: str, loaded=None, problems=(), status=200):
     """The editor page: the schema, its problems by path, and a preview."""
     preview = None
     if loaded is not None:
-        from ..compiler import compile_schema
-
-        specs = compile_schema(loaded.canonical)
-        preview = page_form(specs)
+        preview = page_form(compile_schema(loaded.canonical))
     errors = [
         page_error("slug", "Identifiant", p.message)
         if p.keyword == "slug" and form is None
@@ -105,6 +103,36 @@ def _save(form: Form | None, text: str, loaded: LoadedSchema, action: str):
     sync_form(current_app.extensions["dnt_public"], installed.form)
     flash(f"Version {installed.version.number} enregistrée comme brouillon.", "succes")
     return redirect(url_for("admin.form_settings", slug=slug))
+
+
+@bp.route("/formulaires/apercu", methods=["POST"])
+@admin_required
+def schema_preview():
+    """The problems and the preview of a schema, as a piece of the editor
+    page (apercu.js asks for it as the admin types)."""
+    from urllib.parse import quote
+
+    text = request.form.get("schema", "")
+    loaded, problems = None, []
+    try:
+        loaded = load_text(text)
+    except InvalidSchemaError as exc:
+        problems = exc.problems
+    preview = page_form(compile_schema(loaded.canonical)) if loaded else None
+    body = render_template(
+        "admin/_schema_result.html",
+        problems=problems,
+        warnings=loaded.warnings if loaded else [],
+        preview=preview,
+    )
+    if problems:
+        state = f"Aperçu mis à jour : {len(problems)} problème(s) à corriger."
+    else:
+        state = "Aperçu mis à jour : schéma valide."
+    # A header carries only Latin-1: the text travels percent-encoded.
+    response = current_app.response_class(body, mimetype="text/html")
+    response.headers["X-Apercu-Etat"] = quote(state)
+    return response
 
 
 @bp.route("/formulaires/nouveau", methods=["GET", "POST"])
