@@ -518,6 +518,10 @@ def import_file(
         table = table or open_table(path)
     except UnreadableFile as exc:
         raise ImportRefused([Problem(1, None, str(exc))]) from None
+    if opened.form.status == "closed":
+        raise ImportRefused(
+            [Problem(1, None, "formulaire clos : il n'accepte plus de nouvelles entrées")]
+        )
     strict = frictionless_schema(opened.version) is not None
     columns, problems = match_columns(table.header, opened, strict)
     if problems:
@@ -588,6 +592,7 @@ def import_file(
             )
         writer.flush()
         db.session.commit()
+        writer.raw.execute("DROP TABLE IF EXISTS temp.import_keys")
     except UnreadableFile as exc:
         db.session.rollback()
         raise ImportRefused(

@@ -178,6 +178,16 @@ def test_existing_key_is_refused(app, salles, tmp_path):
     assert len(public_rows(app, "salles")) == 1
 
 
+def test_closed_form_takes_no_import(app, salles, tmp_path, instance):
+    from conftest import run_cli
+
+    run_cli(instance, "schema", "close", "salles")
+    path = tmp_path / "salles.csv"
+    path.write_text("nom;capacite\nA;1\n", encoding="utf-8")
+    (problem,) = _refused(app, path)
+    assert "clos" in problem.message
+
+
 def test_xlsx_with_typed_cells(app, salles, tmp_path):
     from datetime import datetime
 
