@@ -86,6 +86,8 @@ class FieldSpec:
     # A field removed by a later version: its column stays published, its
     # values come from the entry's retired values.
     retired: bool = False
+    # Repeated inputs (a list of free values), once instantiated: how many.
+    count: int = 0
 
     @property
     def variant_name(self) -> str:
@@ -217,6 +219,7 @@ FORMAT_HINTS = {
     "year": "Année sur quatre chiffres.",
     "geopoint": "Longitude et latitude en degrés décimaux (WGS 84).",
     "lines": "Une valeur par ligne.",
+    "repeated": "Une valeur par case ; le bouton « Ajouter une valeur » en ajoute une.",
     "const": "Valeur fixée par le formulaire : elle ne se modifie pas.",
 }
 
@@ -301,6 +304,9 @@ def _compile_object(schema: dict, path: tuple, ids: tuple, published: bool):
         elif spec.is_list and ROW in path:
             # A list inside a list's rows is kept whole, as JSON.
             spec.widget = "json"
+        elif spec.widget == "repeated" and ROW in path:
+            # Free values inside a row: one per line of a text area.
+            spec.widget = "lines"
         elif spec.is_list:
             spec.children = _compile_object(
                 prop["items"], spec.path + (ROW,), spec.ids, spec.published
@@ -420,12 +426,19 @@ def instantiate(specs: list[FieldSpec], data=None, counts=None) -> list[FieldSpe
     The number of rows comes from `counts` (by the list's input name) when
     given, else from the data.
     """
-    if not any(spec.is_list for spec in walk(specs)):
+    if not any(spec.is_list or spec.widget == "repeated" for spec in walk(specs)):
         # Nothing repeats: the specs are already concrete.
         return specs
     out = []
     for spec in specs:
         copy = dataclasses.replace(spec)
+        if spec.widget == "repeated":
+            if counts is not None and spec.html_name in counts:
+                copy.count = counts[spec.html_name]
+            else:
+                stored = value_at(data, spec.path)
+                copy.count = len(stored) if isinstance(stored, list) else 0
+            copy.count = max(copy.count, 1)
         if spec.is_group:
             copy.children = instantiate(spec.children, data, counts)
         elif spec.is_list:
@@ -635,11 +648,11 @@ def _widget(prop: dict, json_type: str) -> tuple[str, str | None]:
         item_type = scalar_type(items) if items else None
         if items and ("enum" in items or labelled_choices(items) is not None):
             return "checkboxes", item_type
-        if item_type is None:
+        if item_type not in ("string", "integer", "number"):
+            # A list of lists (or of free objects) is kept whole, as JSON.
             return "json", None
-        # TODO: arrays of free values use one textarea line per value; the
-        # repeated inputs with add/remove buttons come with list support.
-        return "lines", item_type
+        # One input per value; the server adds or removes one on request.
+        return "repeated", item_type
     if labelled_choices(prop) is not None or (
         "enum" in prop and json_type != "boolean"
     ):

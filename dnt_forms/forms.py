@@ -105,6 +105,12 @@ def input_names(spec: FieldSpec) -> list[tuple[str, str, str]]:
             (f"{base}_lon", f"{name}.lon", f"{spec.html_id}-lon"),
             (f"{base}_lat", f"{name}.lat", f"{spec.html_id}-lat"),
         ]
+    if spec.widget == "repeated":
+        # The first input has the field's id: labels and error links find it.
+        return [
+            (f"{base}_{i}", f"{name}.{i}", spec.html_id + (f"-{i + 1}" if i else ""))
+            for i in range(max(spec.count, 1))
+        ]
     return [(base, name, spec.html_id)]
 
 
@@ -123,6 +129,9 @@ def prefill(form: EntryForm, specs: list[FieldSpec], data: dict | None) -> None:
         if spec.widget == "geopoint" and isinstance(value, list) and len(value) == 2:
             fields[0].data = french.format_number(value[0])
             fields[1].data = french.format_number(value[1])
+        elif spec.widget == "repeated" and isinstance(value, list):
+            for field, item in zip(fields, value, strict=False):
+                field.data = _item_text(spec, item)
         else:
             fields[0].data = display_value(spec, value)
 
@@ -203,6 +212,8 @@ def display(spec: FieldSpec, value) -> str:
 ADD_ROW = "_ajouter_ligne"
 REMOVE_ROW = "_retirer_ligne"
 _ROW_KEY = re.compile(r"^(.+?)\.(\d+)\.")
+# One of a field's repeated inputs: "tags.2".
+_VALUE_KEY = re.compile(r"^(.+)\.(\d+)$")
 
 
 def row_counts(specs: list[FieldSpec], formdata, data: dict | None = None) -> dict:
@@ -217,12 +228,29 @@ def row_counts(specs: list[FieldSpec], formdata, data: dict | None = None) -> di
         name = spec.html_name
         stored = len(value_at(data, spec.path) or []) if data is not None else 0
         counts[name] = max(stored, spec.min_rows, 1 if not stored else 0)
+    repeated = set()
+    for spec in walk(specs):
+        if spec.widget == "repeated":
+            stored = value_at(data, spec.path) if data is not None else None
+            number = len(stored) if isinstance(stored, list) else 0
+            counts[spec.html_name] = max(number, spec.min_rows, 1)
+            repeated.add(spec.html_name)
     if formdata is None:
         return counts
     for key in formdata.keys():
-        match = _ROW_KEY.match(key)
+        match = _ROW_KEY.match(key) or _VALUE_KEY.match(key)
         if match and match[1] in counts:
             counts[match[1]] = max(counts[match[1]], int(match[2]) + 1)
+    for name in repeated:
+        # The inputs posted, not the stored values: one removed is gone.
+        posted = [k for k in formdata.keys() if _VALUE_KEY.match(k)]
+        numbers = [
+            int(_VALUE_KEY.match(k)[2])
+            for k in posted
+            if _VALUE_KEY.match(k)[1] == name
+        ]
+        if numbers:
+            counts[name] = max(numbers) + 1
     added = formdata.get(ADD_ROW)
     if added in counts:
         counts[added] += 1
@@ -246,6 +274,12 @@ def without_row(formdata, target: str):
                     continue
                 if int(row) > removed:
                     key = f"{prefix}{int(row) - 1}.{tail}"
+            elif row.isdigit():
+                # One of repeated inputs: "tags.2".
+                if int(row) == removed:
+                    continue
+                if int(row) > removed:
+                    key = f"{prefix}{int(row) - 1}"
         out.add(key, value)
     return out
 
@@ -367,8 +401,14 @@ def condition_holds(condition: dict, data: dict) -> bool:
     return not hit if condition["negate"] else hit
 
 
+def _item_text(spec: FieldSpec, item) -> str:
+    if spec.item_type == "number" and isinstance(item, (int, float)):
+        return french.format_number(item)
+    return str(item)
+
+
 def _shown_unchanged(spec: FieldSpec, raw: list, kept) -> bool:
-    if spec.widget == "geopoint" or spec.widget == "boolean":
+    if spec.widget in ("geopoint", "boolean", "repeated"):
         return False
     shown = display_value(spec, kept)
     posted = raw[0]
@@ -434,6 +474,9 @@ def convert(spec: FieldSpec, raw: list):
     if spec.widget == "checkboxes":
         values = raw[0] or []
         return [_choice_value(spec, v) for v in values] or None
+    if spec.widget == "repeated":
+        items = [text.strip() for text in raw if text and text.strip()]
+        return [typed_item(spec, item) for item in items] or None
     if spec.widget == "geopoint":
         lon, lat = ((r or "").strip() for r in raw)
         if not lon and not lat:

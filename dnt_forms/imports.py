@@ -312,7 +312,7 @@ def _from_text(spec: FieldSpec, text: str, choice):
         if word in FALSE_WORDS:
             return False
         raise french.InputError("Doit être oui ou non.")
-    if spec.widget == "lines":
+    if spec.widget in ("lines", "repeated"):
         items = [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
         return [typed_item(spec, item) for item in items]
     if spec.widget == "geopoint":
@@ -520,7 +520,11 @@ def import_file(
         raise ImportRefused([Problem(1, None, str(exc))]) from None
     if opened.form.status == "closed":
         raise ImportRefused(
-            [Problem(1, None, "formulaire clos : il n'accepte plus de nouvelles entrées")]
+            [
+                Problem(
+                    1, None, "formulaire clos : il n'accepte plus de nouvelles entrées"
+                )
+            ]
         )
     strict = frictionless_schema(opened.version) is not None
     columns, problems = match_columns(table.header, opened, strict)

@@ -73,6 +73,8 @@ def test_form_shows_label_purpose_and_input_for_every_field(app, agent, opened):
             assert f'<select id="{spec.html_id}"' in html
         elif spec.widget in ("textarea", "lines", "json"):
             assert f'<textarea id="{spec.html_id}"' in html
+        elif spec.widget == "repeated":
+            assert f'<input type="text" id="{spec.html_id}"' in html
         elif spec.json_type == "boolean":
             assert f'<input type="checkbox" id="{spec.html_id}"' in html
         else:
@@ -110,8 +112,8 @@ def _as_typed(spec, value) -> object:
         return "oui" if value else ("non" if spec.required else None)
     if spec.widget == "checkboxes":
         return list(value)
-    if spec.widget == "lines":
-        return "\n".join(str(v) for v in value)
+    if spec.widget == "repeated":
+        return {f"{spec.name}.{i}": str(v) for i, v in enumerate(value)}
     if isinstance(value, Decimal) or isinstance(value, float):
         return str(value).replace(".", ",")
     if isinstance(value, date) and not isinstance(value, datetime):

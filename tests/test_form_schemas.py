@@ -345,8 +345,12 @@ def form_data(specs: list[FieldSpec], entry: dict, csrf: str) -> dict:
                 data[spec.name] = "oui" if value else "non"
             elif value:
                 data[spec.name] = "oui"  # an unticked checkbox sends nothing
-        elif spec.widget == "lines":
-            data[spec.name] = "\r\n".join(str(v) for v in value)
+        elif spec.widget == "repeated":
+            for i, item in enumerate(value):
+                number = spec.item_type == "number"
+                data[f"{spec.name}.{i}"] = (
+                    str(item).replace(".", ",") if number else str(item)
+                )
         else:
             data[spec.name] = _typed(spec, value)
     return data
