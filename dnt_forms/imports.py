@@ -378,8 +378,9 @@ def _choice_of(spec: FieldSpec):
 
 def _read_row(columns: list[Column], cells: list, line: int, problems: list) -> dict:
     data: dict = {}
+    width = len(cells)
     for column in columns:
-        cell = cells[column.index] if column.index < len(cells) else None
+        cell = cells[column.index] if column.index < width else None
         try:
             value = column.read(cell)
         except french.InputError as exc:
@@ -389,10 +390,14 @@ def _read_row(columns: list[Column], cells: list, line: int, problems: list) -> 
             continue
         if value is None or value == []:
             continue
+        path = column.spec.path
+        if len(path) == 1:
+            data[path[0]] = value
+            continue
         node = data
-        for key in column.spec.path[:-1]:
+        for key in path[:-1]:
             node = node.setdefault(key, {})
-        node[column.spec.path[-1]] = value
+        node[path[-1]] = value
     return data
 
 
@@ -538,6 +543,7 @@ def import_file(
 
     refs = any(spec.ref for spec in leaves(opened.specs))
     by_field = {c.spec.html_name: c.header for c in columns}
+    named_width = table.header.index("") if "" in table.header else len(table.header)
     writer = _Writer(opened, user)
     rows = 0
     truncated = False
@@ -546,7 +552,12 @@ def import_file(
             rows += 1
             if progress and rows % 1000 == 0:
                 progress(1000)
-            found: list[Problem] = _extra_cells(table.header, cells, line)
+            # Only a row wider than the named header can hold a lost value.
+            found: list[Problem] = (
+                _extra_cells(table.header, cells, line)
+                if len(cells) > named_width
+                else []
+            )
             data = _read_row(columns, cells, line, found)
             if readonly:
                 found += _as_problems(

@@ -167,11 +167,24 @@ class PublicStore:
                     f"values ({', '.join('?' for _ in columns)})"
                 )
                 batch = []
+                shared, template = None, None
                 for row in rows:
                     if row.state not in PUBLISHED_STATES:
                         continue
                     data = json.loads(row.data_json)
-                    values = list(public_row(row, (), codes, data).values())
+                    # The rows of one import share all but their id.
+                    key = (
+                        row.revision,
+                        row.form_version,
+                        row.state,
+                        row.organisation_id,
+                        row.created_at,
+                        row.updated_at,
+                    )
+                    if key != shared:
+                        template = list(public_row(row, (), codes, data).values())
+                        shared = key
+                    values = [row.id, *template[1:]]
                     for spec in fields:
                         if len(spec.path) == 1:
                             value = data.get(spec.name)
