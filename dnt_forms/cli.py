@@ -302,7 +302,7 @@ def _print_migration(exc) -> None:
 
 def _print_changes(installed) -> None:
     """What the published version changed, and what became of the entries."""
-    plan = getattr(installed, "plan", None)
+    plan = installed.plan
     if plan is None or plan.old is None:
         return
     for change in plan.changes:

@@ -26,7 +26,7 @@ from typing import IO, NamedTuple
 
 from sqlalchemy import select
 
-from .compiler import FieldSpec, leaves, lists_of, value_at
+from .compiler import FieldSpec, leaves, lists_of, remove_at, value_at
 from .db import db
 from .entries import OpenForm
 from .models import PUBLISHED_STATES, Entry, Organisation
@@ -97,15 +97,6 @@ def table_rows(opened: OpenForm, all_fields: bool = False):
     return columns, rows()
 
 
-def child_rows(child: ChildTable, data: dict, entry_id: int) -> list[dict]:
-    items = value_at(data, child.spec.path) or []
-    return [
-        child.row(entry_id, position, item)
-        for position, item in enumerate(items)
-        if isinstance(item, dict)
-    ]
-
-
 # -- CSV ------------------------------------------------------------------------
 
 
@@ -136,7 +127,7 @@ def write_child_csv(opened: OpenForm, child: ChildTable, out: IO[str]) -> None:
     columns = list(child.columns())
     writer.writerow(columns)
     for stored in _entries(opened):
-        for row in child_rows(child, json.loads(stored.data_json), stored.id):
+        for row in child.rows_of(stored.id, json.loads(stored.data_json)):
             writer.writerow([_csv_cell(row[c]) for c in columns])
 
 
@@ -206,7 +197,7 @@ def write_xlsx(opened: OpenForm, path_or_file, all_fields: bool = False) -> int:
     for row, data in rows:
         sheet.append([_xlsx_cell(row[c]) for c in columns])
         for child in children:
-            pending[child.table].extend(child_rows(child, data, row["_id"]))
+            pending[child.table].extend(child.rows_of(row["_id"], data))
         count += 1
     for child in children:
         # TODO: child rows are held in memory until the main sheet is done
@@ -239,7 +230,7 @@ def write_json(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
     for stored in _entries(opened):
         data = json.loads(stored.data_json)
         for spec in hidden + hidden_lists:
-            _drop(data, spec.path)
+            remove_at(data, spec.path)
         record = public_row(stored, [], codes, data)
         record.update(data)
         out.write(
@@ -248,16 +239,6 @@ def write_json(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
         count += 1
     out.write("\n]\n")
     return count
-
-
-def _drop(data: dict, path: tuple) -> None:
-    node = data
-    for key in path[:-1]:
-        node = node.get(key) if isinstance(node, dict) else None
-        if node is None:
-            return
-    if isinstance(node, dict):
-        node.pop(path[-1], None)
 
 
 def export(opened: OpenForm, fmt: str, target: Path, all_fields: bool = False) -> int:

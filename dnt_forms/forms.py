@@ -16,7 +16,6 @@ from .compiler import (
     choice_key,
     instantiate,
     leaves,
-    lists_of,
     remove_at,
     set_at,
     value_at,
@@ -217,40 +216,28 @@ _VALUE_KEY = re.compile(r"^(.+)\.(\d+)$")
 
 
 def row_counts(specs: list[FieldSpec], formdata, data: dict | None = None) -> dict:
-    """How many rows each repeatable group shows.
+    """How many rows each repeatable group (and inputs each list of values) shows.
 
-    From a posted page: the rows it had, one more where "add a row" was
-    pressed. Otherwise: the rows of the data, and at least the minimum the
-    schema asks for (one blank row to start with).
+    From a posted page: the rows it posted, one more where "add a row" was
+    pressed. Otherwise, or for a list the page did not post: the rows of
+    the data, and at least the minimum the schema asks for (one blank row
+    to start with).
     """
     counts = {}
-    for spec in lists_of(specs):
-        name = spec.html_name
-        stored = len(value_at(data, spec.path) or []) if data is not None else 0
-        counts[name] = max(stored, spec.min_rows, 1 if not stored else 0)
-    repeated = set()
     for spec in walk(specs):
-        if spec.widget == "repeated":
+        if spec.is_list or spec.widget == "repeated":
             stored = value_at(data, spec.path) if data is not None else None
             number = len(stored) if isinstance(stored, list) else 0
             counts[spec.html_name] = max(number, spec.min_rows, 1)
-            repeated.add(spec.html_name)
     if formdata is None:
         return counts
+    posted: dict[str, int] = {}
     for key in formdata.keys():
         match = _ROW_KEY.match(key) or _VALUE_KEY.match(key)
         if match and match[1] in counts:
-            counts[match[1]] = max(counts[match[1]], int(match[2]) + 1)
-    for name in repeated:
-        # The inputs posted, not the stored values: one removed is gone.
-        posted = [k for k in formdata.keys() if _VALUE_KEY.match(k)]
-        numbers = [
-            int(_VALUE_KEY.match(k)[2])
-            for k in posted
-            if _VALUE_KEY.match(k)[1] == name
-        ]
-        if numbers:
-            counts[name] = max(numbers) + 1
+            posted[match[1]] = max(posted.get(match[1], 0), int(match[2]) + 1)
+    # What the page posted wins over the data: a removed row stays removed.
+    counts.update(posted)
     added = formdata.get(ADD_ROW)
     if added in counts:
         counts[added] += 1

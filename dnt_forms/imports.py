@@ -30,15 +30,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from . import french
 from .compiler import FieldSpec, leaves
 from .db import db
-from .entries import OpenForm
+from .entries import OpenForm, reference_errors
 from .fastcheck import compile_check
 from .forms import convert_text, typed_item
-from .models import User, utcnow
+from .models import Organisation, User, utcnow
+from .publish import form_info, sync_form
+from .schemas.versions import publication_specs
 from .store import natural_keys
 from .tabular import Table, UnreadableFile, api_value, frictionless_schema, open_table
 from .validation import apply_read_only, validate_data, with_paris_offset
@@ -182,6 +185,10 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
 
 
 def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
+    """Each field's reader from frictionless: its value reader (formats,
+    decimalChar, true/false words) and its missing values. Not its cell
+    reader: the constraints are left to the form's validator, which words
+    them in French like every other error."""
     schema = frictionless_schema(opened.version)
     missing = set(schema.missing_values)
     readers = {}
@@ -273,7 +280,7 @@ def _lenient_reader(spec: FieldSpec) -> Callable:
             if not cell or cell.isspace():
                 return None
             return text_reader(cell)
-        return _from_native(spec, cell)
+        return _from_native(spec, cell, choice)
 
     return read
 
@@ -340,20 +347,20 @@ def _geopoint(text: str):
     )
 
 
-def _from_native(spec: FieldSpec, cell):
+def _from_native(spec: FieldSpec, cell, choice):
     """A typed XLSX cell: numbers, dates and booleans as the sheet holds them."""
     if isinstance(cell, datetime):
         if spec.widget == "date":
             return cell.date().isoformat()
         if spec.widget == "datetime":
             return with_paris_offset(cell.isoformat())
-        return _from_text(spec, cell.isoformat(), lambda t: t)
+        return _from_text(spec, cell.isoformat(), choice)
     if isinstance(cell, (date, time)):
         return cell.isoformat()
     if isinstance(cell, bool):
         if spec.json_type == "boolean":
             return cell
-        return _from_text(spec, "oui" if cell else "non", _choice_of(spec))
+        return _from_text(spec, "oui" if cell else "non", choice)
     if isinstance(cell, (int, float)):
         if spec.json_type == "integer" and float(cell).is_integer():
             return int(cell)
@@ -362,18 +369,8 @@ def _from_native(spec: FieldSpec, cell):
         if spec.json_type == "string" and not spec.choices:
             return str(int(cell)) if float(cell).is_integer() else str(cell)
         text = str(int(cell)) if float(cell).is_integer() else str(cell)
-        return _from_text(spec, text, _choice_of(spec))
-    return _from_text(spec, str(cell), _choice_of(spec))
-
-
-def _choice_of(spec: FieldSpec):
-    def pick(text: str):
-        for choice in spec.choices:
-            if choice.key == text or choice.label == text:
-                return choice.value
-        raise french.InputError(f"« {text} » n'est pas un choix proposé.")
-
-    return pick
+        return _from_text(spec, text, choice)
+    return _from_text(spec, str(cell), choice)
 
 
 def _read_row(columns: list[Column], cells: list, line: int, problems: list) -> dict:
@@ -539,8 +536,6 @@ def import_file(
     schema_json = opened.version.schema_json
     quick = compile_check(opened.schema)
     readonly = any(spec.readonly for spec in leaves(opened.specs))
-    from .entries import reference_errors
-
     refs = any(spec.ref for spec in leaves(opened.specs))
     by_field = {c.spec.html_name: c.header for c in columns}
     named_width = table.header.index("") if "" in table.header else len(table.header)
@@ -635,11 +630,6 @@ def _as_problems(errors: list[dict], line: int, by_field: dict) -> list[Problem]
 
 def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
     """Project the new entries into public.db, streamed from the private store."""
-    from flask import current_app
-
-    from .models import Organisation
-    from .publish import form_info
-
     store = current_app.extensions["dnt_public"]
     org_codes = dict(
         db.session.execute(select(Organisation.id, Organisation.code)).all()
@@ -651,11 +641,7 @@ def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
         "updated_at, data_json, retired_json FROM entries WHERE form_id = ? AND id BETWEEN ? AND ?",
         (opened.form.id, first, last),
     )
-    from .schemas.versions import publication_specs
-
     specs = publication_specs(opened.form, opened.version)
     if not store.insert_entries(info, specs, result):
         # The public table had to be reshaped: project the whole form.
-        from .publish import sync_form
-
         sync_form(store, opened.form)

@@ -20,8 +20,9 @@ import copy
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from .compiler import FieldSpec, compile_schema, units
+from .compiler import FieldSpec, compile_schema, remove_at, units, value_at
 from .db import db
 from .errors import DntFormsError
 from .models import Entry, EntryHistory, Form, FormVersion, User, utcnow
@@ -178,15 +179,10 @@ def _retire(data: dict, removed: list[FieldSpec]) -> dict:
     """Take the removed fields' values out of the data: {column: value}."""
     retired = {}
     for spec in removed:
-        node, parents = data, []
-        for key in spec.path[:-1]:
-            parents.append((node, key))
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, dict) and spec.path[-1] in node:
-            retired[spec.column] = node.pop(spec.path[-1])
-            for parent, key in reversed(parents):
-                if parent.get(key) == {}:
-                    parent.pop(key)
+        parent = value_at(data, spec.path[:-1])
+        if isinstance(parent, dict) and spec.path[-1] in parent:
+            retired[spec.column] = parent[spec.path[-1]]
+            remove_at(data, spec.path)
     return retired
 
 
@@ -301,8 +297,14 @@ def _retired_fields(plan: Plan) -> list[dict]:
 
 def retired_specs(form: Form) -> list[FieldSpec]:
     """Published columns of removed fields, as specs reading Entry.retired_json."""
+    return _retired_specs(form.retired_json or "[]")
+
+
+@lru_cache(maxsize=256)
+def _retired_specs(retired_json: str) -> list[FieldSpec]:
+    # Every published save asks for them: compiled once per list.
     out = []
-    for position, item in enumerate(json.loads(form.retired_json or "[]")):
+    for position, item in enumerate(json.loads(retired_json)):
         (spec,) = compile_schema(
             {"type": "object", "properties": {item["column"]: item["prop"]}}
         )

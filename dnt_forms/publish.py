@@ -112,9 +112,7 @@ class PublicStore:
             db = self.db
             self.ensure_catalogue()
             with immediate(db):
-                recreated = self._ensure_table(db, slug, specs, form_info)
-                for child in child_tables(slug, specs):
-                    recreated = self._ensure_child(db, slug, child) or recreated
+                recreated = self._ensure_tables(db, slug, specs, form_info)
                 self._write_catalogue(db, form_info, specs)
                 present = {}
                 if not recreated:
@@ -150,18 +148,13 @@ class PublicStore:
             db = self.db
             self.ensure_catalogue()
             with immediate(db):
-                recreated = self._ensure_table(db, slug, specs, form_info)
-                children = child_tables(slug, specs)
-                for child in children:
-                    recreated = self._ensure_child(db, slug, child) or recreated
-                if recreated:
+                if self._ensure_tables(db, slug, specs, form_info):
                     return False
+                children = child_tables(slug, specs)
                 # New entries hold no retired values: those columns come last.
                 fields = [s for s in leaves(specs) if s.published and not s.retired]
-                columns = list(RESERVED_COLUMNS) + [s.column for s in fields]
-                columns += [
-                    s.column for s in leaves(specs) if s.published and s.retired
-                ]
+                retired = [s for s in leaves(specs) if s.published and s.retired]
+                columns = [*RESERVED_COLUMNS, *(s.column for s in fields + retired)]
                 sql = (
                     f"insert or replace into {_q(slug)} ({', '.join(map(_q, columns))}) "
                     f"values ({', '.join('?' for _ in columns)})"
@@ -185,26 +178,11 @@ class PublicStore:
                         template = list(public_row(row, (), codes, data).values())
                         shared = key
                     values = [row.id, *template[1:]]
-                    for spec in fields:
-                        if len(spec.path) == 1:
-                            value = data.get(spec.name)
-                        else:
-                            value = value_at(data, spec.path)
-                        if value is not None and (
-                            spec.json_type == "boolean"
-                            or isinstance(value, (list, dict))
-                        ):
-                            value = to_column(spec, value)
-                        values.append(value)
-                    values.extend(None for _ in range(len(columns) - len(values)))
+                    values += [to_column(s, value_at(data, s.path)) for s in fields]
+                    values += [None] * len(retired)
                     batch.append(values)
                     for child in children:
-                        items = value_at(data, child.spec.path) or []
-                        db[child.table].insert_all(
-                            child.row(row.id, position, item)
-                            for position, item in enumerate(items)
-                            if isinstance(item, dict)
-                        )
+                        db[child.table].insert_all(child.rows_of(row.id, data))
                     if len(batch) >= 2000:
                         db.conn.executemany(sql, batch)
                         batch = []
@@ -231,17 +209,19 @@ class PublicStore:
         data = entry.data
         for child in child_tables(slug, specs):
             db.execute(f"delete from {_q(child.table)} where _entry_id = ?", [entry.id])
-            rows = value_at(data, child.spec.path) or []
-            db[child.table].insert_all(
-                child.row(entry.id, position, item)
-                for position, item in enumerate(rows)
-                if isinstance(item, dict)
-            )
+            db[child.table].insert_all(child.rows_of(entry.id, data))
 
     def _delete_entry(self, db, slug, entry_id: int, specs) -> None:
         for child in child_tables(slug, specs):
             db.execute(f"delete from {_q(child.table)} where _entry_id = ?", [entry_id])
         db.execute(f"delete from {_q(slug)} where _id = ?", [entry_id])
+
+    def _ensure_tables(self, db, slug: str, specs, form_info: dict) -> bool:
+        """The form's table and its lists' tables; True if any was (re)created."""
+        recreated = self._ensure_table(db, slug, specs, form_info)
+        for child in child_tables(slug, specs):
+            recreated = self._ensure_child(db, slug, child) or recreated
+        return recreated
 
     def _ensure_child(self, db, slug: str, child: ChildTable) -> bool:
         """Create or reshape a list's table; True when it was (re)created."""
@@ -379,6 +359,15 @@ class ChildTable:
         for column, leaf in self.leaves():
             columns[column] = PY_TYPES[leaf.sql_type]
         return columns
+
+    def rows_of(self, entry_id: int, data: dict) -> list[dict]:
+        """The rows of one entry's list, in order."""
+        items = value_at(data, self.spec.path) or []
+        return [
+            self.row(entry_id, position, item)
+            for position, item in enumerate(items)
+            if isinstance(item, dict)
+        ]
 
     def row(self, entry_id: int, position: int, item: dict) -> dict:
         row = {"_entry_id": entry_id, "_position": position}

@@ -73,7 +73,8 @@ def csv_encoding(path: Path) -> str:
 
 def _csv(path: Path) -> Table:
     encoding = csv_encoding(path)
-    handle = open(path, newline="", encoding=encoding, errors="strict")  # noqa: SIM115 (closed by rows())
+    # Closed by rows() once read: the table streams.
+    handle = open(path, newline="", encoding=encoding, errors="strict")  # noqa: SIM115
     first = handle.readline()
     handle.seek(0)
     # The separator is the one the header uses more: headers hold no

@@ -93,6 +93,25 @@ def tab_to(page, selector: str, limit: int = 60) -> None:
     raise AssertionError(f"{selector} cannot be reached with the Tab key")
 
 
+def _send_with_keyboard(page) -> None:
+    """Tab to the form's main button and press Enter: the page is sent."""
+    tab_to(page, "main button.principal[value=envoyer]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def _sign_in_with_keyboard(page, url: str) -> None:
+    """Open a page, get sent to sign in, and sign in with the keyboard only."""
+    page.goto(url)
+    assert "/connexion" in page.url
+    tab_to(page, "#email")
+    page.keyboard.type("agent@paris.fr")
+    page.keyboard.press("Tab")
+    page.keyboard.type("mot-de-passe-agent")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
 def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     path = tmp_path / "pret.json"
     path.write_text(json.dumps(FORM, ensure_ascii=False))
@@ -115,9 +134,7 @@ def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     page.keyboard.press("Space")
     tab_to(page, "#champ-4-2")  # the second checkbox, "barnum"
     page.keyboard.press("Space")
-    tab_to(page, "main button.principal[value=envoyer]")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    _send_with_keyboard(page)
 
     assert page.title().startswith("Erreur")
     summary = page.locator("#resume-erreurs")
@@ -134,9 +151,7 @@ def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     tab_to(page, "#champ-1")
     page.keyboard.press("Control+A")
     page.keyboard.type("12")
-    tab_to(page, "main button.principal[value=envoyer]")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    _send_with_keyboard(page)
     assert not page.title().startswith("Erreur"), page.content()[:2000]
 
     rows = requests.get(server.url(f"/data/public/{slug}.json?_shape=array")).json()
@@ -238,18 +253,6 @@ NESTED = {
 }
 
 
-def _sign_in_with_keyboard(page, url: str) -> None:
-    """Open a page, get sent to sign in, and sign in with the keyboard only."""
-    page.goto(url)
-    assert "/connexion" in page.url
-    tab_to(page, "#email")
-    page.keyboard.type("agent@paris.fr")
-    page.keyboard.press("Tab")
-    page.keyboard.type("mot-de-passe-agent")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-
-
 def test_keyboard_only_with_group_list_and_condition(server, browser, tmp_path):
     path = tmp_path / "chantier.json"
     path.write_text(json.dumps(NESTED, ensure_ascii=False))
@@ -285,9 +288,7 @@ def test_keyboard_only_with_group_list_and_condition(server, browser, tmp_path):
     page.keyboard.type("Services techniques")
     page.keyboard.press("Tab")
     page.keyboard.type("Contrôle")
-    tab_to(page, "main button.principal[value=envoyer]")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    _send_with_keyboard(page)
 
     assert page.title().startswith("Erreur")
     summary = page.locator("#resume-erreurs")
@@ -304,9 +305,7 @@ def test_keyboard_only_with_group_list_and_condition(server, browser, tmp_path):
     tab_to(page, "input[name='adresse.code_postal']")
     page.keyboard.press("Control+A")
     page.keyboard.type("75001")
-    tab_to(page, "main button.principal[value=envoyer]")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    _send_with_keyboard(page)
     assert not page.title().startswith("Erreur"), page.content()[:2000]
     page.close()
 

@@ -104,3 +104,35 @@ def test_an_error_points_at_the_value(page, app):
     assert "Produits vendus" in html and "au moins 2 caractère" in html
     assert 'value="x"' in html
     assert public_rows(app, "marche") == []
+
+
+def test_removing_a_row_while_editing_leaves_no_blank_row(agent, token, make_form):
+    """The rows the page posted count, not the stored ones."""
+    from htmlform import posted_pairs
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "lignes": {
+                "type": "array",
+                "title": "Lignes",
+                "items": {
+                    "type": "object",
+                    "properties": {"n": {"type": "string", "title": "N"}},
+                },
+            }
+        },
+    }
+    make_form(schema, "lignes")
+    created = agent.post(
+        "/api/v1/forms/lignes/entries",
+        json={"lignes": [{"n": "a"}, {"n": "b"}, {"n": "c"}]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    url = f"/formulaires/lignes/entrees/{created.get_json()['id']}"
+    pairs = posted_pairs(agent.get(url).text, url)
+    html = agent.post(
+        url, data=MultiDict([*pairs, ("_retirer_ligne", "lignes.1")])
+    ).text
+    assert 'name="lignes.1.n" value="c"' in html
+    assert 'name="lignes.2.n"' not in html

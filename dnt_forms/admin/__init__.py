@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, render_template
 from sqlalchemy import func
 
 from ..auth import admin_required
@@ -48,6 +48,13 @@ def secret_page(response):
 def all_forms() -> list[Form]:
     """Every form, drafts and closed ones included, by slug."""
     return db.session.execute(db.select(Form).order_by(Form.slug)).scalars().all()
+
+
+def form_or_404(slug: str) -> Form:
+    form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
+    if form is None:
+        abort(404)
+    return form
 
 
 def form_title(form: Form) -> str:

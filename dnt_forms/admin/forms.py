@@ -12,17 +12,11 @@ from ..errors import DntFormsError
 from ..models import Form, Organisation, User
 from ..publish import sync_form
 from ..schemas.versions import close
-from . import STATUS_LABELS, bp, form_title, page_error
+from . import STATUS_LABELS, bp, form_or_404, form_title, page_error
 from .actions import managers_of, reopen, restrict_form, split_codes, unknown_org_codes
+from .schemas import publish_form
 
 logger = logging.getLogger(__name__)
-
-
-def _form_or_404(slug: str) -> Form:
-    form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
-    if form is None:
-        abort(404)
-    return form
 
 
 def _render(form: Form, errors: list[dict] | None = None, ticked=None):
@@ -57,20 +51,18 @@ def _render(form: Form, errors: list[dict] | None = None, ticked=None):
 @bp.route("/formulaires/<slug>")
 @admin_required
 def form_settings(slug):
-    return _render(_form_or_404(slug))
+    return _render(form_or_404(slug))
 
 
 @bp.route("/formulaires/<slug>/etat", methods=["POST"])
 @admin_required
 def form_status(slug):
-    form = _form_or_404(slug)
+    form = form_or_404(slug)
     action = request.form.get("action")
     try:
         if action == "publier":
-            from .schemas import _publish
-
             # Publication checks the entries first, and may ask to confirm.
-            return _publish(form, form.versions[-1])
+            return publish_form(form, form.versions[-1])
         if action == "clore":
             close(slug)
             message = "Formulaire clos : il n'accepte plus de nouvelles entrées."
@@ -93,7 +85,7 @@ def form_status(slug):
 @bp.route("/formulaires/<slug>/organisations", methods=["POST"])
 @admin_required
 def form_organisations(slug):
-    form = _form_or_404(slug)
+    form = form_or_404(slug)
     codes = request.form.getlist("organisations")
     unknown = unknown_org_codes(codes)
     if unknown:

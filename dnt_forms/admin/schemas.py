@@ -23,25 +23,20 @@ from flask import (
 from ..auth import admin_required, current_user
 from ..compiler import compile_schema
 from ..db import db
-from ..errors import InvalidSchemaError
+from ..entries import form_for_admin
+from ..errors import InvalidSchemaError, SchemaProblem
 from ..forms import page_form
+from ..imports import ImportRefused, import_file
 from ..migrate import MigrationRefused, diff, plan
 from ..models import Form
 from ..publish import sync_form
-from ..schemas import LoadedSchema, load_text
+from ..schemas import LoadedSchema, check_slug, load_text
 from ..schemas.versions import current_version, install, publish_version
-from . import bp, form_title, page_error
+from . import bp, form_or_404, form_title, page_error
 
 logger = logging.getLogger(__name__)
 
 MAX_SCHEMA_BYTES = 2 * 1024 * 1024
-
-
-def _form_or_404(slug: str) -> Form:
-    form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
-    if form is None:
-        abort(404)
-    return form
 
 
 def _posted_text() -> str:
@@ -62,9 +57,7 @@ def _posted_text() -> str:
     return request.form.get("schema", "")
 
 
-def _problem(message: str, keyword: str):
-    from ..errors import SchemaProblem
-
+def _problem(message: str, keyword: str) -> SchemaProblem:
     return SchemaProblem("", message, keyword)
 
 
@@ -99,7 +92,7 @@ def _save(form: Form | None, text: str, loaded: LoadedSchema, action: str):
         loaded, slug, draft=True, origin="administration", user=current_user()
     )
     if action == "publier":
-        return _publish(installed.form, installed.version)
+        return publish_form(installed.form, installed.version)
     sync_form(current_app.extensions["dnt_public"], installed.form)
     flash(f"Version {installed.version.number} enregistrée comme brouillon.", "succes")
     return redirect(url_for("admin.form_settings", slug=slug))
@@ -144,7 +137,7 @@ def schema_new():
 @bp.route("/formulaires/<slug>/schema", methods=["GET", "POST"])
 @admin_required
 def schema_edit(slug):
-    return _schema_page(_form_or_404(slug))
+    return _schema_page(form_or_404(slug))
 
 
 def _schema_page(form: Form | None):
@@ -158,8 +151,6 @@ def _schema_page(form: Form | None):
         text = _posted_text()
         loaded = load_text(text)
         if form is None:
-            from ..schemas import check_slug
-
             slug = loaded.slug(explicit=request.form.get("slug") or None)
             check_slug(slug)
             if db.session.execute(db.select(Form).filter_by(slug=slug)).scalar():
@@ -175,7 +166,7 @@ def _schema_page(form: Form | None):
     return _editor(form, text, loaded)
 
 
-def _publish(form: Form, version, to_complete: bool = False):
+def publish_form(form: Form, version, to_complete: bool = False):
     """Publish after checking the entries; show those the version would break."""
     try:
         done = publish_version(
@@ -201,16 +192,18 @@ def _publish(form: Form, version, to_complete: bool = False):
 @bp.route("/formulaires/<slug>/publier", methods=["POST"])
 @admin_required
 def publish_latest_version(slug):
-    form = _form_or_404(slug)
+    form = form_or_404(slug)
     if not form.versions:
         abort(404)
-    return _publish(form, form.versions[-1], request.form.get("a_completer") == "oui")
+    return publish_form(
+        form, form.versions[-1], request.form.get("a_completer") == "oui"
+    )
 
 
 @bp.route("/formulaires/<slug>/versions")
 @admin_required
 def versions(slug):
-    form = _form_or_404(slug)
+    form = form_or_404(slug)
     rows = []
     previous = None
     for version in form.versions:
@@ -229,7 +222,7 @@ def versions(slug):
 @bp.route("/formulaires/<slug>/versions/<int:number>")
 @admin_required
 def version_source(slug, number):
-    form = _form_or_404(slug)
+    form = form_or_404(slug)
     version = next((v for v in form.versions if v.number == number), None)
     if version is None:
         abort(404)
@@ -253,7 +246,7 @@ def version_source(slug, number):
 @admin_required
 def publish_check(slug):
     """What publishing the latest draft would do to the entries, before doing it."""
-    form = _form_or_404(slug)
+    form = form_or_404(slug)
     if not form.versions:
         abort(404)
     checked = plan(form, form.versions[-1])
@@ -275,10 +268,7 @@ def _reports_dir() -> Path:
 @bp.route("/formulaires/<slug>/import", methods=["GET", "POST"])
 @admin_required
 def bulk_import(slug):
-    from ..entries import form_for_admin
-    from ..imports import ImportRefused, import_file
-
-    form = _form_or_404(slug)
+    form = form_or_404(slug)
     if request.method == "GET":
         return render_template("admin/import.html", form=form, title=form_title(form))
     upload = request.files.get("fichier")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 
@@ -18,6 +21,7 @@ from ..auth import current_user, login_required
 from ..compiler import instantiate, leaves, value_at, walk
 from ..entries import (
     OpenForm,
+    form_for_admin,
     listed_forms,
     open_form,
     reference_errors,
@@ -30,6 +34,7 @@ from ..errors import (
     FormNotOpenError,
     SchemaNotFoundError,
 )
+from ..exports import FORMATS, MEDIA_TYPES, write_csv, write_json, write_xlsx
 from ..forms import (
     display,
     input_names,
@@ -259,26 +264,16 @@ def export(slug, fmt):
 
     With `tous=oui`, the unpublished fields too, for the form's managers.
     """
-    import io
-
-    from flask import Response, send_file
-
-    from ..db import db
-    from ..entries import form_for_admin
-    from ..exports import FORMATS, MEDIA_TYPES, write_csv, write_json, write_xlsx
-    from ..models import Form
-
     if fmt not in FORMATS:
-        abort(404)
-    form = db.session.execute(db.select(Form).filter_by(slug=slug)).scalar_one_or_none()
-    if form is None or form.status == "draft":
         abort(404)
     try:
         opened = form_for_admin(slug)
     except SchemaNotFoundError:
         abort(404)
+    if opened.form.status == "draft":
+        abort(404)
     all_fields = request.args.get("tous") == "oui"
-    if all_fields and not manages(current_user(), form):
+    if all_fields and not manages(current_user(), opened.form):
         abort(403)
     suffix = "-complet" if all_fields else ""
     name = f"{slug}{suffix}.{fmt}"
