@@ -163,8 +163,7 @@ def _plain_string(prop: dict) -> Check | None:
     search = re.compile(prop["pattern"]).search if "pattern" in prop else None
     low = prop.get("minLength", 0)
     high = prop.get("maxLength")
-    fmt = prop.get("format")
-    conforms = format_checker.conforms
+    conforms = _format_test(prop["format"]) if "format" in prop else None
 
     def check(value) -> bool:
         if type(value) is not str or len(value) < low:
@@ -173,7 +172,7 @@ def _plain_string(prop: dict) -> Check | None:
             return False
         if search is not None and search(value) is None:
             return False
-        return fmt is None or conforms(value, fmt)
+        return conforms is None or conforms(value)
 
     return check
 
@@ -319,10 +318,24 @@ def _string_tests(prop: dict) -> list[Check]:
         high = prop["maxLength"]
         tests.append(lambda v: not isinstance(v, str) or len(v) <= high)
     if "format" in prop:
-        fmt = prop["format"]
-        conforms = format_checker.conforms
-        tests.append(lambda v: not isinstance(v, str) or conforms(v, fmt))
+        conforms = _format_test(prop["format"])
+        tests.append(lambda v: not isinstance(v, str) or conforms(v))
     return tests
+
+
+def _format_test(fmt: str) -> Check:
+    """format_checker.conforms(value, fmt), its checker looked up once."""
+    if fmt not in format_checker.checkers:
+        return lambda value: True
+    func, raises = format_checker.checkers[fmt]
+
+    def conforms(value) -> bool:
+        try:
+            return bool(func(value))
+        except raises:
+            return False
+
+    return conforms
 
 
 def _is_number(value) -> bool:

@@ -14,6 +14,7 @@ _SPACES = re.compile(r"[\s\u00a0\u202f]")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 _FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 class InputError(ValueError):
@@ -35,7 +36,7 @@ def parse_number(text: str) -> float | int:
 
 def parse_integer(text: str) -> int:
     cleaned = _SPACES.sub("", text)
-    if not re.match(r"^[+-]?\d+$", cleaned):
+    if not _INTEGER.match(cleaned):
         raise InputError("Doit être un nombre entier, sans virgule, par exemple 12.")
     return int(cleaned)
 

@@ -34,7 +34,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from . import french
-from .compiler import FieldSpec, leaves
+from .compiler import FieldSpec, leaves, set_at
 from .db import db
 from .entries import OpenForm, reference_errors
 from .fastcheck import compile_check
@@ -42,8 +42,15 @@ from .forms import convert_text, typed_item
 from .models import Organisation, User, utcnow
 from .publish import form_info, sync_form
 from .schemas.versions import publication_specs
-from .store import natural_keys
-from .tabular import Table, UnreadableFile, api_value, frictionless_schema, open_table
+from .store import key_reader
+from .tabular import (
+    Table,
+    UnreadableFile,
+    api_value,
+    frictionless_schema,
+    open_table,
+    sure_cell,
+)
 from .validation import apply_read_only, validate_data, with_paris_offset
 
 logger = logging.getLogger(__name__)
@@ -110,7 +117,11 @@ class Column:
     index: int
     header: str
     spec: FieldSpec
+    # Any cell (None when absent, text, or an XLSX cell's own type).
     read: Callable
+    # A text cell that is not blank, when the column reads it apart: the
+    # common case of a French file, called without the checks of `read`.
+    text: Callable | None = None
 
 
 @dataclass
@@ -172,8 +183,10 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
             )
             continue
         seen[spec.column] = name
-        reader = readers.get(spec.column) or _lenient_reader(spec)
-        columns.append(Column(index, name, spec, reader))
+        if spec.column in readers:
+            columns.append(Column(index, name, spec, readers[spec.column]))
+        else:
+            columns.append(Column(index, name, spec, *_lenient_readers(spec)))
     for spec in fields:
         if spec.required and len(spec.path) == 1 and spec.column not in seen:
             problems.append(
@@ -209,8 +222,16 @@ def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
             ts_field=ts_field,
             label=label,
             field_missing=field_missing,
+            sure=sure_cell(ts_field),
         ):
-            if cell is None or str(cell) in field_missing:
+            if cell is None:
+                return None
+            if type(cell) is str:
+                if cell in field_missing:
+                    return None
+                if sure is not None and sure(cell):
+                    return cell
+            elif str(cell) in field_missing:
                 return None
             value = value_reader(cell)
             if value is None:
@@ -257,8 +278,9 @@ def _format_hint(ts_field) -> str:
     return ""
 
 
-def _lenient_reader(spec: FieldSpec) -> Callable:
-    """How a cell of a real French file becomes the field's value."""
+def _lenient_readers(spec: FieldSpec) -> tuple[Callable, Callable]:
+    """How a cell of a real French file becomes the field's value: any
+    cell, and a text cell that is not blank."""
     labels = {}
     for choice in spec.choices:
         labels[choice.key.casefold()] = choice.value
@@ -282,7 +304,7 @@ def _lenient_reader(spec: FieldSpec) -> Callable:
             return text_reader(cell)
         return _from_native(spec, cell, choice)
 
-    return read
+    return read, text_reader
 
 
 def _text_reader(spec: FieldSpec, choice) -> Callable:
@@ -373,29 +395,49 @@ def _from_native(spec: FieldSpec, cell, choice):
     return _from_text(spec, str(cell), choice)
 
 
-def _read_row(columns: list[Column], cells: list, line: int, problems: list) -> dict:
-    data: dict = {}
-    width = len(cells)
-    for column in columns:
-        cell = cells[column.index] if column.index < width else None
-        try:
-            value = column.read(cell)
-        except french.InputError as exc:
-            problems.append(
-                Problem(line, column.header, str(exc), column.spec.html_name)
-            )
-            continue
-        if value is None or value == []:
-            continue
-        path = column.spec.path
-        if len(path) == 1:
-            data[path[0]] = value
-            continue
-        node = data
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = value
-    return data
+def _row_reader(columns: list[Column]) -> Callable:
+    """A function reading a row's cells into the entry's data.
+
+    Unreadable cells become problems naming their column, the others are
+    read. Each column's place in the data is worked out once.
+    """
+    plan = [
+        (
+            column.index,
+            column.text,
+            column.read,
+            column.spec.path[0] if len(column.spec.path) == 1 else None,
+            column,
+        )
+        for column in columns
+    ]
+
+    def read_row(cells: list, line: int, problems: list) -> dict:
+        data: dict = {}
+        width = len(cells)
+        for index, text, read, name, column in plan:
+            cell = cells[index] if index < width else None
+            try:
+                if text is not None and type(cell) is str:
+                    if not cell or cell.isspace():
+                        continue
+                    value = text(cell)
+                else:
+                    value = read(cell)
+            except french.InputError as exc:
+                problems.append(
+                    Problem(line, column.header, str(exc), column.spec.html_name)
+                )
+                continue
+            if value is None or value == []:
+                continue
+            if name is not None:
+                data[name] = value
+            else:
+                set_at(data, column.spec.path, value)
+        return data
+
+    return read_row
 
 
 def _extra_cells(header: list[str], cells: list, line: int) -> list[Problem]:
@@ -410,11 +452,16 @@ def _extra_cells(header: list[str], cells: list, line: int) -> list[Problem]:
     return out
 
 
-class _Writer:
-    """Entries, keys and history written in batches inside one transaction.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
-    Plain executemany on the session's connection: the ORM would cost more
-    than all the rest of an import.
+
+class _Writer:
+    """Entries, keys and their publication written in batches.
+
+    Plain executemany on the session's connection, inside the import's one
+    transaction: the ORM would cost more than all the rest of an import.
+    The public rows go into public.db's own transaction at the same time,
+    committed after this one (see publish.BulkInsert).
     """
 
     ENTRY_SQL = (
@@ -426,9 +473,12 @@ class _Writer:
         "INSERT INTO entry_keys (form_id, entry_id, key_name, key_value) "
         "VALUES (?, ?, ?, ?)"
     )
+    # One statement for the whole import: each history line says
+    # "imported", the values are the entry's own.
     HISTORY_SQL = (
         "INSERT INTO entry_history (entry_id, revision, user_id, action, "
-        "changes_json, at) VALUES (?, 1, ?, 'import', '{}', ?)"
+        "changes_json, at) SELECT id, 1, ?, 'import', '{}', ? FROM entries "
+        "WHERE form_id = ? AND id BETWEEN ? AND ?"
     )
 
     def __init__(self, opened: OpenForm, user: User | None):
@@ -439,39 +489,15 @@ class _Writer:
         last = self.conn.exec_driver_sql("SELECT max(id) FROM entries").scalar()
         self.first_id = (last or 0) + 1
         self.next_id = self.first_id
+        now = utcnow()
         # As SQLAlchemy stores a DateTime in SQLite.
-        self.now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
+        self.now = now.strftime("%Y-%m-%d %H:%M:%S.%f")
         self.org = user.organisation_id if user else None
         self.author = user.id if user else None
-        self.entries, self.keys, self.history = [], [], []
+        self.entries, self.keys = [], []
         self.count = 0
-        # The keys of the form and of the file so far, in a temporary table
-        # rather than in memory (line 0: held by an existing entry).
         self.raw = self.conn.connection.dbapi_connection.cursor()
-        self.raw.execute("DROP TABLE IF EXISTS temp.import_keys")
-        self.raw.execute(
-            "CREATE TEMP TABLE import_keys (name TEXT, value TEXT, line INTEGER, "
-            "PRIMARY KEY (name, value))"
-        )
-        self.raw.execute(
-            "INSERT INTO temp.import_keys SELECT key_name, key_value, 0 "
-            "FROM entry_keys WHERE form_id = ?",
-            (opened.form.id,),
-        )
-
-    def claim_key(self, name: str, value: str, line: int) -> int | None:
-        """None if the key was free (it is now taken), else the line holding it."""
-        try:
-            self.raw.execute(
-                "INSERT INTO temp.import_keys VALUES (?, ?, ?)", (name, value, line)
-            )
-        except sqlite3.IntegrityError:
-            held = self.raw.execute(
-                "SELECT line FROM temp.import_keys WHERE name = ? AND value = ?",
-                (name, value),
-            ).fetchone()
-            return held[0]
-        return None
+        self.public = _open_publication(opened, self.org, now)
 
     def add(self, data: dict, keys: list) -> None:
         entry_id = self.next_id
@@ -484,28 +510,112 @@ class _Writer:
                 self.opened.version.number,
                 self.org,
                 self.author,
-                json.dumps(data, ensure_ascii=False),
+                _to_json(data),
                 self.now,
                 self.now,
             )
         )
-        for name, value in keys:
+        for name, value, _ in keys:
             self.keys.append((form, entry_id, name, value))
-        # The history says "imported"; the values are the entry's own.
-        self.history.append((entry_id, self.author, self.now))
+        self.public.add(entry_id, data)
         self.count += 1
         if len(self.entries) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
-        for sql, rows in (
-            (self.ENTRY_SQL, self.entries),
-            (self.KEY_SQL, self.keys),
-            (self.HISTORY_SQL, self.history),
-        ):
-            if rows:
-                self.conn.exec_driver_sql(sql, rows)
-        self.entries, self.keys, self.history = [], [], []
+        if self.entries:
+            self.raw.executemany(self.ENTRY_SQL, self.entries)
+        if self.keys:
+            self.raw.executemany(self.KEY_SQL, self.keys)
+        self.entries, self.keys = [], []
+
+    def finish(self) -> None:
+        """Write what is left and the history; the caller commits."""
+        self.flush()
+        if self.count:
+            self.raw.execute(
+                self.HISTORY_SQL,
+                (
+                    self.author,
+                    self.now,
+                    self.opened.form.id,
+                    self.first_id,
+                    self.next_id - 1,
+                ),
+            )
+
+
+class _KeyCheck:
+    """Natural keys checked against the form's entries and the file's rows.
+
+    Claims are checked a batch at a time, in a temporary SQLite table
+    rather than in memory, so that memory stays flat: the keys of the form
+    and of the file so far (line 0: held by an existing entry).
+    """
+
+    def __init__(self, raw: sqlite3.Cursor, form_id: int, by_field: dict):
+        self.raw = raw
+        self.by_field = by_field
+        self.pending: dict[tuple, tuple] = {}
+        self.problems: list[Problem] = []
+        raw.execute("DROP TABLE IF EXISTS temp.import_keys")
+        raw.execute(
+            "CREATE TEMP TABLE import_keys (name TEXT, value TEXT, line INTEGER, "
+            "PRIMARY KEY (name, value))"
+        )
+        raw.execute(
+            "INSERT INTO temp.import_keys SELECT key_name, key_value, 0 "
+            "FROM entry_keys WHERE form_id = ?",
+            (form_id,),
+        )
+        raw.execute("DROP TABLE IF EXISTS temp.import_batch")
+        raw.execute("CREATE TEMP TABLE import_batch (name TEXT, value TEXT, line INTEGER)")
+
+    def claim(self, keys: list, line: int) -> None:
+        """Note the row's keys; the caller calls flush() every BATCH rows."""
+        for name, value, specs in keys:
+            first = self.pending.setdefault((name, value), (line, specs[0]))
+            if first[0] != line:
+                self._taken(line, name, specs[0], first[0])
+
+    def flush(self) -> list[Problem]:
+        """The key problems found since the last call."""
+        if self.pending:
+            self.raw.executemany(
+                "INSERT INTO temp.import_batch VALUES (?, ?, ?)",
+                [(n, v, line) for (n, v), (line, _) in self.pending.items()],
+            )
+            held = self.raw.execute(
+                "SELECT b.name, b.value, k.line FROM temp.import_batch b "
+                "JOIN temp.import_keys k ON k.name = b.name AND k.value = b.value"
+            ).fetchall()
+            for name, value, holder in held:
+                line, spec = self.pending[(name, value)]
+                self._taken(line, name, spec, holder)
+            self.raw.execute(
+                "INSERT OR IGNORE INTO temp.import_keys SELECT * FROM temp.import_batch"
+            )
+            self.raw.execute("DELETE FROM temp.import_batch")
+            self.pending = {}
+        found, self.problems = self.problems, []
+        return found
+
+    def _taken(self, line: int, name: str, spec: FieldSpec, holder: int) -> None:
+        self.problems.append(
+            Problem(
+                line,
+                self.by_field.get(spec.html_name, spec.title),
+                f"clé « {name} » déjà prise (ligne {holder})"
+                if holder
+                else f"clé « {name} » déjà prise par une entrée existante",
+                spec.html_name,
+                kind="key",
+            )
+        )
+
+    def drop(self) -> None:
+        self.raw.execute("DROP TABLE IF EXISTS temp.import_keys")
+        self.raw.execute("DROP TABLE IF EXISTS temp.import_batch")
 
 
 def import_file(
@@ -539,10 +649,14 @@ def import_file(
     refs = any(spec.ref for spec in leaves(opened.specs))
     by_field = {c.spec.html_name: c.header for c in columns}
     named_width = table.header.index("") if "" in table.header else len(table.header)
-    writer = _Writer(opened, user)
+    read_row = _row_reader(columns)
+    read_keys = key_reader(opened.schema, opened.specs)
     rows = 0
     truncated = False
+    writer = None
     try:
+        writer = _Writer(opened, user)
+        key_check = _KeyCheck(writer.raw, opened.form.id, by_field)
         for line, cells in table.rows:
             rows += 1
             if progress and rows % 1000 == 0:
@@ -553,7 +667,7 @@ def import_file(
                 if len(cells) > named_width
                 else []
             )
-            data = _read_row(columns, cells, line, found)
+            data = read_row(cells, line, found)
             if readonly:
                 found += _as_problems(
                     apply_read_only(data, opened.specs, None), line, by_field
@@ -569,55 +683,61 @@ def import_file(
                 found += _as_problems(reference_errors(opened, data), line, by_field)
             # Keys are checked on every row, as a validator would: a key
             # repeated by a faulty row is reported too.
-            keys = natural_keys(opened.schema, opened.specs, data)
-            for name, value, specs in keys:
-                holder = writer.claim_key(name, value, line)
-                if holder is not None:
-                    found.append(
-                        Problem(
-                            line,
-                            by_field.get(specs[0].html_name, specs[0].title),
-                            f"clé « {name} » déjà prise (ligne {holder})"
-                            if holder
-                            else f"clé « {name} » déjà prise par une entrée existante",
-                            specs[0].html_name,
-                            kind="key",
-                        )
-                    )
+            keys = read_keys(data)
+            if keys:
+                key_check.claim(keys, line)
             if found:
-                problems.extend(found)
-                if len(problems) >= MAX_PROBLEMS:
-                    truncated = True
-                    break
-                continue
-            if not problems:
-                writer.add(data, [(n, v) for n, v, _ in keys])
+                problems += found
+            elif not problems:
+                writer.add(data, keys)
+            if rows % BATCH == 0:
+                problems += key_check.flush()
+            if len(problems) >= MAX_PROBLEMS:
+                truncated = True
+                break
         if progress:
             progress(rows % 1000)
+        problems += key_check.flush()
         if problems:
-            raise ImportRefused(problems, rows, truncated)
+            # Key problems are found a batch at a time: back to file order.
+            problems.sort(key=lambda problem: problem.line)
+            raise ImportRefused(problems[:MAX_PROBLEMS], rows, truncated)
         if rows == 0:
             raise ImportRefused(
                 [Problem(2, None, "aucune ligne de données sous l'en-tête")]
             )
-        writer.flush()
+        writer.finish()
+        key_check.drop()
         db.session.commit()
-        writer.raw.execute("DROP TABLE IF EXISTS temp.import_keys")
     except UnreadableFile as exc:
-        db.session.rollback()
+        _abandon(writer)
         raise ImportRefused(
             [*problems, Problem(rows + 1, None, str(exc))], rows
         ) from None
     except BaseException:
-        db.session.rollback()
+        _abandon(writer)
         raise
+    try:
+        writer.public.commit()
+    except Exception:
+        # The entries are stored: the projection is derived, rebuild it.
+        logger.exception("form %s: public rows of the import rebuilt", opened.slug)
+        sync_form(current_app.extensions["dnt_public"], opened.form)
+    else:
+        if writer.public.reshaped:
+            sync_form(current_app.extensions["dnt_public"], opened.form)
     logger.info(
         "form %s: %s rows imported from %s", opened.slug, writer.count, Path(path).name
     )
-    _publish_imported(opened, writer.first_id, writer.next_id - 1)
     return ImportResult(
         writer.count, writer.first_id, table.kind, [c.header for c in columns]
     )
+
+
+def _abandon(writer: _Writer | None) -> None:
+    db.session.rollback()
+    if writer is not None and writer.public is not None:
+        writer.public.rollback()
 
 
 def _as_problems(errors: list[dict], line: int, by_field: dict) -> list[Problem]:
@@ -628,20 +748,20 @@ def _as_problems(errors: list[dict], line: int, by_field: dict) -> list[Problem]
     return out
 
 
-def _publish_imported(opened: OpenForm, first: int, last: int) -> None:
-    """Project the new entries into public.db, streamed from the private store."""
+def _open_publication(opened: OpenForm, organisation_id: int | None, now):
+    """public.db's transaction for the import's entries (see _Writer)."""
     store = current_app.extensions["dnt_public"]
     org_codes = dict(
         db.session.execute(select(Organisation.id, Organisation.code)).all()
     )
     info = form_info(opened.form, opened.version, org_codes)
-    # Raw rows: the dates need no parsing, they are the same for all.
-    result = db.session.connection().exec_driver_sql(
-        "SELECT id, revision, form_version, state, organisation_id, created_at, "
-        "updated_at, data_json, retired_json FROM entries WHERE form_id = ? AND id BETWEEN ? AND ?",
-        (opened.form.id, first, last),
-    )
     specs = publication_specs(opened.form, opened.version)
-    if not store.insert_entries(info, specs, result):
-        # The public table had to be reshaped: project the whole form.
-        sync_form(store, opened.form)
+    shared = {
+        "revision": 1,
+        "form_version": opened.version.number,
+        "state": "submitted",
+        "organisation_id": organisation_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return store.bulk_insert(info, specs, shared)

@@ -29,21 +29,35 @@ logger = logging.getLogger(__name__)
 
 def natural_keys(form_schema: dict, specs: list[FieldSpec], data: dict) -> list:
     """(key name, key value, fields) of each natural key the entry fills."""
-    keys = []
-    for spec in specs:
-        if spec.unique and spec.name in data:
-            keys.append((spec.name, _key_text(data[spec.name]), [spec]))
+    return key_reader(form_schema, specs)(data)
 
+
+def key_reader(form_schema: dict, specs: list[FieldSpec]):
+    """natural_keys for one form, its specs looked at once (bulk imports)."""
+    unique = [spec for spec in specs if spec.unique]
     composite = form_schema.get("x-unique") or []
-    if len(composite) > 1 and all(name in data for name in composite):
+    if len(composite) > 1:
         by_name = {spec.name: spec for spec in specs}
-        value = _key_text([data[name] for name in composite])
-        keys.append(("+".join(composite), value, [by_name[n] for n in composite]))
-    return keys
+        composite_name = "+".join(composite)
+        composite_specs = [by_name[n] for n in composite]
+    else:
+        composite = []
+
+    def read(data: dict) -> list:
+        keys = [
+            (spec.name, _key_text(data[spec.name]), [spec])
+            for spec in unique
+            if spec.name in data
+        ]
+        if composite and all(name in data for name in composite):
+            value = _key_text([data[name] for name in composite])
+            keys.append((composite_name, value, composite_specs))
+        return keys
+
+    return read
 
 
-def _key_text(value) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+_key_text = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 
 
 def create_entry(
