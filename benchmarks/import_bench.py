@@ -169,7 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of each; the best time counts"
+        "--repeat", type=int, default=5, help="runs of each; the best time counts"
     )
     args = parser.parse_args()
     n = args.rows

@@ -35,6 +35,8 @@ def parse_number(text: str) -> float | int:
 
 
 def parse_integer(text: str) -> int:
+    if text.isascii() and text.isdigit():
+        return int(text)
     cleaned = _SPACES.sub("", text)
     if not _INTEGER.match(cleaned):
         raise InputError("Doit être un nombre entier, sans virgule, par exemple 12.")
@@ -47,8 +49,7 @@ def parse_date(text: str) -> str:
     match = _FR_DATE.match(text)
     try:
         if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day).isoformat()
+            return date(int(match[3]), int(match[2]), int(match[1])).isoformat()
         if _ISO_DATE.match(text):
             return date.fromisoformat(text).isoformat()
     except ValueError:

@@ -5,8 +5,9 @@ agent would be; the report names every faulty row by its line in the file
 (the header is line 1) and every faulty field by its column. Rows are
 written as they are read, inside one transaction of the private store that
 is rolled back at the first error (reading goes on, to report everything),
-so memory stays flat however long the file is. The published projection
-is written after the commit, streamed back from the private store.
+so memory stays flat however long the file is. Their public rows go into a
+transaction of public.db at the same time, committed just after the
+private one.
 
 Reading follows the form's origin:
 - a form imported from a Table Schema reads cells strictly as that schema
@@ -55,11 +56,12 @@ from .validation import apply_read_only, validate_data, with_paris_offset
 
 logger = logging.getLogger(__name__)
 
+# Rows written, and keys checked, this many at a time. Speed (issue 5: at
+# least half the rows/s of sqlite-utils insert_all, validation included) is
+# measured by benchmarks/import_bench.py; per row, the work that does not
+# depend on the row (where a column goes, which check a field needs) is
+# done once per import, before the first row.
 BATCH = 2000
-# TODO: speed is 0.3 to 0.45 of sqlite-utils insert_all's rows/s on a
-# French file (0.15 to 0.2 through frictionless's readers for a Table
-# Schema form), short of issue 5's 0.5: reading, checking and writing cost
-# about 120 µs a row in Python; see benchmarks/import_bench.py.
 # Beyond this many problems the report stops: the file needs fixing anyway.
 MAX_PROBLEMS = 1000
 TRUE_WORDS = {"oui", "o", "vrai", "true", "1", "x", "yes", "y"}
@@ -314,6 +316,11 @@ def _text_reader(spec: FieldSpec, choice) -> Callable:
     if spec.widget in ("text", "textarea", "password"):
         # Free text keeps what was typed.
         return str
+    if spec.json_type == "boolean" and spec.widget not in ("select", "radio"):
+        return _yes_no
+    if spec.widget in ("email", "url"):
+        # Spaces around an address are never part of it (as in the form).
+        return str.strip
     if spec.json_type == "integer" and spec.widget != "checkboxes":
         return french.parse_integer
     if spec.json_type == "number" and spec.widget == "number":
@@ -335,12 +342,7 @@ def _from_text(spec: FieldSpec, text: str, choice):
         parts = [p for p in text.replace("\n", ";").split(";") if p.strip()]
         return [choice(p) for p in parts]
     if spec.json_type == "boolean":
-        word = text.strip().casefold()
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
-        raise french.InputError("Doit être oui ou non.")
+        return _yes_no(text)
     if spec.widget in ("lines", "repeated"):
         items = [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
         return [typed_item(spec, item) for item in items]
@@ -349,6 +351,15 @@ def _from_text(spec: FieldSpec, text: str, choice):
     if spec.is_list:
         spec = dataclasses.replace(spec, widget="json")
     return convert_text(spec, text)
+
+
+def _yes_no(text: str) -> bool:
+    word = text.strip().casefold()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise french.InputError("Doit être oui ou non.")
 
 
 def _geopoint(text: str):
@@ -421,7 +432,7 @@ def _row_reader(columns: list[Column]) -> Callable:
                 if text is not None and type(cell) is str:
                     if not cell or cell.isspace():
                         continue
-                    value = text(cell)
+                    value = cell if text is str else text(cell)
                 else:
                     value = read(cell)
             except french.InputError as exc:
@@ -429,7 +440,7 @@ def _row_reader(columns: list[Column]) -> Callable:
                     Problem(line, column.header, str(exc), column.spec.html_name)
                 )
                 continue
-            if value is None or value == []:
+            if value is None or (type(value) is list and not value):
                 continue
             if name is not None:
                 data[name] = value
@@ -452,7 +463,8 @@ def _extra_cells(header: list[str], cells: list, line: int) -> list[Problem]:
     return out
 
 
-_to_json = json.JSONEncoder(ensure_ascii=False).encode
+# Entries read from a file hold no cycles: no need to look for them.
+_to_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 class _Writer:
@@ -483,6 +495,9 @@ class _Writer:
 
     def __init__(self, opened: OpenForm, user: User | None):
         self.opened = opened
+        # Read once: an ORM attribute costs more than a plain one, per row.
+        self.form_id = opened.form.id
+        self.version = opened.version.number
         self.conn = db.session.connection()
         # Take the write lock first, so that the ids counted next stay free.
         self.conn.exec_driver_sql("UPDATE entries SET id = id WHERE id = -1")
@@ -502,12 +517,12 @@ class _Writer:
     def add(self, data: dict, keys: list) -> None:
         entry_id = self.next_id
         self.next_id += 1
-        form = self.opened.form.id
+        form = self.form_id
         self.entries.append(
             (
                 entry_id,
                 form,
-                self.opened.version.number,
+                self.version,
                 self.org,
                 self.author,
                 _to_json(data),
@@ -519,10 +534,10 @@ class _Writer:
             self.keys.append((form, entry_id, name, value))
         self.public.add(entry_id, data)
         self.count += 1
-        if len(self.entries) >= BATCH:
-            self.flush()
 
     def flush(self) -> None:
+        """Write the rows added since the last call (at most BATCH), once
+        their keys are known to be free: the unique index would refuse them."""
         if self.entries:
             self.raw.executemany(self.ENTRY_SQL, self.entries)
         if self.keys:
@@ -538,7 +553,7 @@ class _Writer:
                 (
                     self.author,
                     self.now,
-                    self.opened.form.id,
+                    self.form_id,
                     self.first_id,
                     self.next_id - 1,
                 ),
@@ -557,7 +572,6 @@ class _KeyCheck:
         self.raw = raw
         self.by_field = by_field
         self.pending: dict[tuple, tuple] = {}
-        self.problems: list[Problem] = []
         raw.execute("DROP TABLE IF EXISTS temp.import_keys")
         raw.execute(
             "CREATE TEMP TABLE import_keys (name TEXT, value TEXT, line INTEGER, "
@@ -571,15 +585,21 @@ class _KeyCheck:
         raw.execute("DROP TABLE IF EXISTS temp.import_batch")
         raw.execute("CREATE TEMP TABLE import_batch (name TEXT, value TEXT, line INTEGER)")
 
-    def claim(self, keys: list, line: int) -> None:
-        """Note the row's keys; the caller calls flush() every BATCH rows."""
+    def claim(self, keys: list, line: int) -> list[Problem]:
+        """The row's keys taken by an earlier row of the same batch; the
+        others are checked by flush(), which the caller calls every BATCH
+        rows."""
+        found = []
         for name, value, specs in keys:
             first = self.pending.setdefault((name, value), (line, specs[0]))
             if first[0] != line:
-                self._taken(line, name, specs[0], first[0])
+                found.append(self._taken(line, name, specs[0], first[0]))
+        return found
 
     def flush(self) -> list[Problem]:
-        """The key problems found since the last call."""
+        """The rows of the batch whose keys earlier batches or stored
+        entries hold; the batch's keys are then held too."""
+        found = []
         if self.pending:
             self.raw.executemany(
                 "INSERT INTO temp.import_batch VALUES (?, ?, ?)",
@@ -591,26 +611,23 @@ class _KeyCheck:
             ).fetchall()
             for name, value, holder in held:
                 line, spec = self.pending[(name, value)]
-                self._taken(line, name, spec, holder)
+                found.append(self._taken(line, name, spec, holder))
             self.raw.execute(
                 "INSERT OR IGNORE INTO temp.import_keys SELECT * FROM temp.import_batch"
             )
             self.raw.execute("DELETE FROM temp.import_batch")
             self.pending = {}
-        found, self.problems = self.problems, []
         return found
 
-    def _taken(self, line: int, name: str, spec: FieldSpec, holder: int) -> None:
-        self.problems.append(
-            Problem(
-                line,
-                self.by_field.get(spec.html_name, spec.title),
-                f"clé « {name} » déjà prise (ligne {holder})"
-                if holder
-                else f"clé « {name} » déjà prise par une entrée existante",
-                spec.html_name,
-                kind="key",
-            )
+    def _taken(self, line: int, name: str, spec: FieldSpec, holder: int) -> Problem:
+        return Problem(
+            line,
+            self.by_field.get(spec.html_name, spec.title),
+            f"clé « {name} » déjà prise (ligne {holder})"
+            if holder
+            else f"clé « {name} » déjà prise par une entrée existante",
+            spec.html_name,
+            kind="key",
         )
 
     def drop(self) -> None:
@@ -685,13 +702,15 @@ def import_file(
             # repeated by a faulty row is reported too.
             keys = read_keys(data)
             if keys:
-                key_check.claim(keys, line)
+                found += key_check.claim(keys, line)
             if found:
                 problems += found
             elif not problems:
                 writer.add(data, keys)
             if rows % BATCH == 0:
                 problems += key_check.flush()
+                if not problems:
+                    writer.flush()
             if len(problems) >= MAX_PROBLEMS:
                 truncated = True
                 break

@@ -350,7 +350,7 @@ def projector(fields: list[FieldSpec]):
     ]
 
     def project(data: dict) -> list:
-        values = [data.get(key) for key in top]
+        values = list(map(data.get, top))
         for i, path in nested:
             values[i] = value_at(data, path)
         for i in booleans:

@@ -178,6 +178,48 @@ def test_existing_key_is_refused(app, salles, tmp_path):
     assert len(public_rows(app, "salles")) == 1
 
 
+def test_repeated_keys_are_found_across_batches_in_file_order(app, salles, tmp_path):
+    from dnt_forms.imports import BATCH
+
+    path = tmp_path / "salles.csv"
+    path.write_text("nom;capacite\nExistante;1\n", encoding="utf-8")
+    _import(app, path)
+    names = [f"Salle {i}" for i in range(BATCH + 100)]
+    names[10] = "Salle 3"  # line 12 repeats line 5, in the same batch
+    names[BATCH + 50] = "Salle 7"  # a later batch repeats line 9
+    names[BATCH + 60] = "Existante"  # and an entry already stored
+    names[BATCH + 70] = "Salle 3"  # a third "Salle 3"
+    lines = "".join(f"{name};{'x' if i == BATCH + 5 else 1}\n" for i, name in enumerate(names))
+    path.write_text("nom;capacite\n" + lines, encoding="utf-8")
+    problems = _refused(app, path)
+    found = [(p.line, p.column, p.message) for p in problems]
+    assert found == [
+        (12, "nom", "clé « nom » déjà prise (ligne 5)"),
+        (BATCH + 7, "capacite", found[1][2]),
+        (BATCH + 52, "nom", "clé « nom » déjà prise (ligne 9)"),
+        (BATCH + 62, "nom", "clé « nom » déjà prise par une entrée existante"),
+        (BATCH + 72, "nom", "clé « nom » déjà prise (ligne 5)"),
+    ]
+    assert [r["nom"] for r in public_rows(app, "salles")] == ["Existante"]
+    # Nothing of the refused file is held: the same names import afterwards.
+    path.write_text("nom;capacite\nSalle 3;1\nSalle 7;2\n", encoding="utf-8")
+    assert _import(app, path).created == 2
+    assert len(public_rows(app, "salles")) == 3
+
+
+def test_import_rebuilds_a_public_table_removed_by_hand(app, salles, tmp_path):
+    path = tmp_path / "salles.csv"
+    path.write_text("nom;capacite\nA;1\n", encoding="utf-8")
+    _import(app, path)
+    conn = sqlite3.connect(f"{app.instance_path}/public.db")
+    conn.execute('drop table "salles"')
+    conn.commit()
+    conn.close()
+    path.write_text("nom;capacite\nB;2\n", encoding="utf-8")
+    _import(app, path)
+    assert [r["nom"] for r in public_rows(app, "salles")] == ["A", "B"]
+
+
 def test_closed_form_takes_no_import(app, salles, tmp_path, instance):
     from conftest import run_cli
 
