@@ -412,6 +412,13 @@ def _row_reader(columns: list[Column]) -> Callable:
     Unreadable cells become problems naming their column, the others are
     read. Each column's place in the data is worked out once.
     """
+    # Free text at the top of the entry, the most common column, is kept
+    # as typed: it gets a loop of its own, without the general one's checks.
+    plain = [
+        (column.index, column.spec.path[0], column)
+        for column in columns
+        if column.text is str and len(column.spec.path) == 1
+    ]
     plan = [
         (
             column.index,
@@ -421,11 +428,26 @@ def _row_reader(columns: list[Column]) -> Callable:
             column,
         )
         for column in columns
+        if not (column.text is str and len(column.spec.path) == 1)
     ]
 
     def read_row(cells: list, line: int, problems: list) -> dict:
         data: dict = {}
         width = len(cells)
+        for index, name, column in plain:
+            cell = cells[index] if index < width else None
+            if type(cell) is str:
+                if cell and not cell.isspace():
+                    data[name] = cell
+            elif cell is not None:
+                # A typed XLSX cell (a number in a text column).
+                try:
+                    value = column.read(cell)
+                except french.InputError as exc:
+                    problems.append(_cell_problem(column, line, exc))
+                    continue
+                if value is not None:
+                    data[name] = value
         for index, text, read, name, column in plan:
             cell = cells[index] if index < width else None
             try:
@@ -436,9 +458,7 @@ def _row_reader(columns: list[Column]) -> Callable:
                 else:
                     value = read(cell)
             except french.InputError as exc:
-                problems.append(
-                    Problem(line, column.header, str(exc), column.spec.html_name)
-                )
+                problems.append(_cell_problem(column, line, exc))
                 continue
             if value is None or (type(value) is list and not value):
                 continue
@@ -449,6 +469,10 @@ def _row_reader(columns: list[Column]) -> Callable:
         return data
 
     return read_row
+
+
+def _cell_problem(column: Column, line: int, exc: Exception) -> Problem:
+    return Problem(line, column.header, str(exc), column.spec.html_name)
 
 
 def _extra_cells(header: list[str], cells: list, line: int) -> list[Problem]:
@@ -582,8 +606,6 @@ class _KeyCheck:
             "FROM entry_keys WHERE form_id = ?",
             (form_id,),
         )
-        raw.execute("DROP TABLE IF EXISTS temp.import_batch")
-        raw.execute("CREATE TEMP TABLE import_batch (name TEXT, value TEXT, line INTEGER)")
 
     def claim(self, keys: list, line: int) -> list[Problem]:
         """The row's keys taken by an earlier row of the same batch; the
@@ -601,21 +623,20 @@ class _KeyCheck:
         entries hold; the batch's keys are then held too."""
         found = []
         if self.pending:
+            batch = [(n, v, line) for (n, v), (line, _) in self.pending.items()]
             self.raw.executemany(
-                "INSERT INTO temp.import_batch VALUES (?, ?, ?)",
-                [(n, v, line) for (n, v), (line, _) in self.pending.items()],
+                "INSERT OR IGNORE INTO temp.import_keys VALUES (?, ?, ?)", batch
             )
-            held = self.raw.execute(
-                "SELECT b.name, b.value, k.line FROM temp.import_batch b "
-                "JOIN temp.import_keys k ON k.name = b.name AND k.value = b.value"
-            ).fetchall()
-            for name, value, holder in held:
-                line, spec = self.pending[(name, value)]
-                found.append(self._taken(line, name, spec, holder))
-            self.raw.execute(
-                "INSERT OR IGNORE INTO temp.import_keys SELECT * FROM temp.import_batch"
-            )
-            self.raw.execute("DELETE FROM temp.import_batch")
+            # Every key was free (the usual case) when every one went in.
+            if self.raw.rowcount != len(batch):
+                for name, value, line in batch:
+                    holder = self.raw.execute(
+                        "SELECT line FROM temp.import_keys WHERE name = ? AND value = ?",
+                        (name, value),
+                    ).fetchone()[0]
+                    if holder != line:
+                        spec = self.pending[(name, value)][1]
+                        found.append(self._taken(line, name, spec, holder))
             self.pending = {}
         return found
 
@@ -632,7 +653,6 @@ class _KeyCheck:
 
     def drop(self) -> None:
         self.raw.execute("DROP TABLE IF EXISTS temp.import_keys")
-        self.raw.execute("DROP TABLE IF EXISTS temp.import_batch")
 
 
 def import_file(
