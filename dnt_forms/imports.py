@@ -217,6 +217,7 @@ def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
         label = f"{ts_field.type}" + (
             f" au format « {ts_field.format} »" if ts_field.format != "default" else ""
         )
+        sure = sure_cell(ts_field)
 
         def read(
             cell,
@@ -224,7 +225,7 @@ def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
             ts_field=ts_field,
             label=label,
             field_missing=field_missing,
-            sure=sure_cell(ts_field),
+            sure=sure,
         ):
             if cell is None:
                 return None
@@ -740,6 +741,7 @@ def import_file(
         if problems:
             # Key problems are found a batch at a time: back to file order.
             problems.sort(key=lambda problem: problem.line)
+            truncated = truncated or len(problems) > MAX_PROBLEMS
             raise ImportRefused(problems[:MAX_PROBLEMS], rows, truncated)
         if rows == 0:
             raise ImportRefused(
@@ -756,21 +758,35 @@ def import_file(
     except BaseException:
         _abandon(writer)
         raise
-    try:
-        writer.public.commit()
-    except Exception:
-        # The entries are stored: the projection is derived, rebuild it.
-        logger.exception("form %s: public rows of the import rebuilt", opened.slug)
-        sync_form(current_app.extensions["dnt_public"], opened.form)
-    else:
-        if writer.public.reshaped:
-            sync_form(current_app.extensions["dnt_public"], opened.form)
+    _publish(opened, writer.public)
     logger.info(
         "form %s: %s rows imported from %s", opened.slug, writer.count, Path(path).name
     )
     return ImportResult(
         writer.count, writer.first_id, table.kind, [c.header for c in columns]
     )
+
+
+def _publish(opened: OpenForm, public) -> None:
+    """Commit the public rows; the entries are stored whatever happens here.
+
+    Raising now would tell the admin that the import failed, and invite a
+    second one: a failure is logged, and the projection, derived from the
+    private store, is rebuilt now or, failing that, at the next start.
+    """
+    store = current_app.extensions["dnt_public"]
+    try:
+        public.commit()
+        if not public.reshaped:
+            return
+    except Exception:
+        logger.exception("form %s: public rows of the import not written", opened.slug)
+    try:
+        sync_form(store, opened.form)
+    except Exception:
+        logger.exception(
+            "form %s: public table left for the repair at next start", opened.slug
+        )
 
 
 def _abandon(writer: _Writer | None) -> None:

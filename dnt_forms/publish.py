@@ -324,9 +324,17 @@ class BulkInsert:
         self._end("ROLLBACK")
 
     def _end(self, statement: str) -> None:
+        conn = self.db.conn if self.db is not None else None
         try:
-            if self.db is not None and self.db.conn.in_transaction:
-                self.db.conn.execute(statement)
+            if conn is not None and conn.in_transaction:
+                try:
+                    conn.execute(statement)
+                except BaseException:
+                    # A failed COMMIT leaves the transaction open: close it,
+                    # or the next write of this worker could not begin.
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
         finally:
             self.store._lock.release()
 

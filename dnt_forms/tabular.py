@@ -197,9 +197,7 @@ _SURE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 def _sure_email(cell: str) -> bool:
     local, _, domain = cell.partition("@")
-    return (
-        len(local) <= 64 and len(domain) <= 253 and bool(_SURE_EMAIL.fullmatch(cell))
-    )
+    return len(local) <= 64 and len(domain) <= 253 and bool(_SURE_EMAIL.fullmatch(cell))
 
 
 def _sure_date(cell: str) -> bool:

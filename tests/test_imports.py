@@ -189,7 +189,9 @@ def test_repeated_keys_are_found_across_batches_in_file_order(app, salles, tmp_p
     names[BATCH + 50] = "Salle 7"  # a later batch repeats line 9
     names[BATCH + 60] = "Existante"  # and an entry already stored
     names[BATCH + 70] = "Salle 3"  # a third "Salle 3"
-    lines = "".join(f"{name};{'x' if i == BATCH + 5 else 1}\n" for i, name in enumerate(names))
+    lines = "".join(
+        f"{name};{'x' if i == BATCH + 5 else 1}\n" for i, name in enumerate(names)
+    )
     path.write_text("nom;capacite\n" + lines, encoding="utf-8")
     problems = _refused(app, path)
     found = [(p.line, p.column, p.message) for p in problems]
