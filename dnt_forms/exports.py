@@ -191,22 +191,21 @@ def write_xlsx(opened: OpenForm, path_or_file, all_fields: bool = False) -> int:
     sheet = workbook.create_sheet(opened.slug[:31])
     columns, rows = table_rows(opened, all_fields)
     sheet.append(columns)
-    children = _children(opened, all_fields)
-    pending: dict[str, list] = {c.table: [] for c in children}
-    count = 0
-    for row, data in rows:
-        sheet.append([_xlsx_cell(row[c]) for c in columns])
-        for child in children:
-            pending[child.table].extend(child.rows_of(row["_id"], data))
-        count += 1
-    for child in children:
-        # TODO: child rows are held in memory until the main sheet is done
-        # (a write-only workbook writes sheets one after the other).
+    # Each sheet of a write-only workbook streams to its own temporary
+    # file, so the lists' sheets are written along with the main one.
+    children = []
+    for child in _children(opened, all_fields):
         child_sheet = workbook.create_sheet(child.table[-31:])
         child_columns = list(child.columns())
         child_sheet.append(child_columns)
-        for child_row in pending[child.table]:
-            child_sheet.append([_xlsx_cell(child_row[c]) for c in child_columns])
+        children.append((child, child_sheet, child_columns))
+    count = 0
+    for row, data in rows:
+        sheet.append([_xlsx_cell(row[c]) for c in columns])
+        for child, child_sheet, child_columns in children:
+            for child_row in child.rows_of(row["_id"], data):
+                child_sheet.append([_xlsx_cell(child_row[c]) for c in child_columns])
+        count += 1
     workbook.save(path_or_file)
     return count
 

@@ -4,10 +4,12 @@ import with a downloadable report, exports."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from html import unescape
 
+import openpyxl
 import pytest
 from conftest import csrf_from, public_rows
 from test_admin import ADMIN, add_user, sign_in
@@ -153,12 +155,20 @@ def test_exports_are_public_and_all_fields_are_for_managers(
         )
     public = client.get("/formulaires/ruchers/export.csv")
     assert public.status_code == 200
+    assert public.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert public.headers["Content-Disposition"] == "attachment; filename=ruchers.csv"
     assert "nom" in public.text and "joindre-secret" not in public.text
     assert client.get("/formulaires/ruchers/export.json").get_json()[0]["nom"] == "A"
-    assert client.get("/formulaires/ruchers/export.xlsx").status_code == 200
+    sheet = client.get("/formulaires/ruchers/export.xlsx")
+    assert sheet.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(sheet.data), read_only=True)
+    assert "A" in [
+        cell for row in workbook.active.iter_rows(values_only=True) for cell in row
+    ]
     assert client.get("/formulaires/ruchers/export.csv?tous=oui").status_code == 403
     full = admin.get("/formulaires/ruchers/export.csv?tous=oui")
     assert full.status_code == 200 and "joindre-secret" in full.text
+    assert full.headers["Cache-Control"] == "no-store"
     assert client.get("/formulaires/ruchers/export.exe").status_code == 404
 
 

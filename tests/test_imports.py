@@ -325,3 +325,75 @@ def test_cli_import_export_and_backup(app, salles, tmp_path, instance):
     conn = sqlite3.connect(copy_dir / "private.db")
     assert conn.execute("select count(*) from entries").fetchone()[0] == 3
     conn.close()
+
+
+LISTS = {
+    "title": "Subventions",
+    "type": "object",
+    "required": ["dossier"],
+    "properties": {
+        "dossier": {"type": "string", "title": "Dossier", "x-purpose": "Suivi."},
+        "beneficiaires": {
+            "type": "array",
+            "title": "Bénéficiaires",
+            "x-purpose": "Contrôle des aides.",
+            "items": {
+                "type": "object",
+                "required": ["nom"],
+                "properties": {
+                    "nom": {"type": "string", "title": "Nom", "x-purpose": "Contrôle."},
+                    "montant": {
+                        "type": "number",
+                        "title": "Montant",
+                        "x-purpose": "Contrôle.",
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def test_lists_of_groups_import_and_export_to_their_own_sheet(app, make_form, tmp_path):
+    """A list is one JSON column in the file; in the XLSX export it has its
+    own sheet, one row per item, written along with the entries' sheet."""
+    import openpyxl
+
+    from dnt_forms.entries import form_for_admin
+    from dnt_forms.exports import write_xlsx
+
+    make_form(LISTS, "subv")
+    path = tmp_path / "subv.csv"
+    path.write_text(
+        "dossier;beneficiaires\n"
+        'D1;"[{""nom"": ""A"", ""montant"": 10.5}, {""nom"": ""B""}]"\n'
+        "D2;\n"
+        'D3;"[{""nom"": ""C"", ""montant"": 3}]"\n',
+        encoding="utf-8",
+    )
+    assert _import(app, path, "subv").created == 3
+    children = public_rows(app, "subv__beneficiaires")
+    assert [(r["nom"], r["montant"]) for r in children] == [
+        ("A", 10.5),
+        ("B", None),
+        ("C", 3),
+    ]
+
+    out = tmp_path / "subv.xlsx"
+    with app.app_context():
+        assert write_xlsx(form_for_admin("subv"), out) == 3
+    workbook = openpyxl.load_workbook(out, read_only=True)
+    main, items = workbook.worksheets
+    assert [r[7] for r in main.iter_rows(min_row=2, values_only=True)] == [
+        "D1",
+        "D2",
+        "D3",
+    ]
+    rows = list(items.iter_rows(values_only=True))
+    assert rows[0] == ("_entry_id", "_position", "nom", "montant")
+    first = children[0]["_entry_id"]
+    assert rows[1:] == [
+        (first, 0, "A", 10.5),
+        (first, 1, "B"),  # a sheet row ends at its last value
+        (first + 2, 0, "C", 3),
+    ]

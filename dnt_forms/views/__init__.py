@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import tempfile
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -47,6 +47,9 @@ from ..store import entries_for, get_entry
 from ..validation import draft_errors
 
 logger = logging.getLogger(__name__)
+
+# Beyond this size a web export is written to disk before it is sent.
+EXPORT_IN_MEMORY = 8 * 1024 * 1024
 
 bp = Blueprint("views", __name__)
 
@@ -277,20 +280,20 @@ def export(slug, fmt):
         abort(403)
     suffix = "-complet" if all_fields else ""
     name = f"{slug}{suffix}.{fmt}"
+    # Written to a temporary file that moves to disk beyond a few
+    # megabytes, then streamed: a large form does not sit in memory.
+    spooled = tempfile.SpooledTemporaryFile(max_size=EXPORT_IN_MEMORY)  # noqa: SIM115
     if fmt == "xlsx":
-        buffer = io.BytesIO()
-        write_xlsx(opened, buffer, all_fields)
-        buffer.seek(0)
-        response = send_file(
-            buffer, mimetype=MEDIA_TYPES[fmt], as_attachment=True, download_name=name
-        )
+        write_xlsx(opened, spooled, all_fields)
     else:
-        # TODO: built in memory; a streamed answer would keep very large
-        # forms flat (the CLI export writes to a file as it goes).
-        out = io.StringIO()
-        (write_json if fmt == "json" else write_csv)(opened, out, all_fields)
-        response = Response(out.getvalue(), mimetype=MEDIA_TYPES[fmt])
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        text = io.TextIOWrapper(spooled, encoding="utf-8", newline="")
+        (write_json if fmt == "json" else write_csv)(opened, text, all_fields)
+        text.flush()
+        text.detach()
+    spooled.seek(0)
+    response = send_file(
+        spooled, mimetype=MEDIA_TYPES[fmt], as_attachment=True, download_name=name
+    )
     if all_fields:
         response.headers["Cache-Control"] = "no-store"
     return response
