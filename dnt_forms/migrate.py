@@ -278,10 +278,9 @@ def _retired_fields(plan: Plan) -> list[dict]:
     ]
     known = {f["column"] for f in kept}
     for spec in plan.removed:
-        # A removed list keeps its rows with the entries, unpublished.
-        # TODO: publish removed lists' child tables too; their rows are kept
-        # in Entry.retired_json but leave public.db.
-        if spec.column in known or not spec.published or spec.is_list:
+        # A removed list keeps its published table (`<slug>__<column>`),
+        # its rows read from Entry.retired_json like any removed value.
+        if spec.column in known or not spec.published:
             continue
         kept.append(
             {

@@ -161,9 +161,10 @@ class PublicStore:
         """The entry's row and the rows of its lists, replacing what was there."""
         db[slug].insert(public_row(entry, specs, org_codes), replace=True)
         data = entry.data
+        retired = json.loads(entry.retired_json or "{}")
         for child in child_tables(slug, specs):
             db.execute(f"delete from {_q(child.table)} where _entry_id = ?", [entry.id])
-            db[child.table].insert_all(child.rows_of(entry.id, data))
+            db[child.table].insert_all(child.rows_of(entry.id, data, retired))
 
     def _delete_entry(self, db, slug, entry_id: int, specs) -> None:
         for child in child_tables(slug, specs):
@@ -281,7 +282,8 @@ class BulkInsert:
             f"insert or replace into {_q(slug)} ({', '.join(map(_q, columns))}) "
             f"values ({', '.join('?' for _ in columns)})"
         )
-        self.children = child_tables(slug, specs)
+        # New entries hold no values of removed lists either.
+        self.children = [c for c in child_tables(slug, specs) if not c.spec.retired]
         self.rows: list = []
         self.child_rows: dict[str, list] = {c.table: [] for c in self.children}
         self.db = None
@@ -432,9 +434,18 @@ class ChildTable:
             columns[column] = PY_TYPES[leaf.sql_type]
         return columns
 
-    def rows_of(self, entry_id: int, data: dict) -> list[dict]:
-        """The rows of one entry's list, in order."""
-        items = value_at(data, self.spec.path) or []
+    def rows_of(
+        self, entry_id: int, data: dict, retired: dict | None = None
+    ) -> list[dict]:
+        """The rows of one entry's list, in order.
+
+        A list removed from the form reads its items from the entry's
+        retired values ({column: value}), where the migration put them.
+        """
+        if self.spec.retired:
+            items = (retired or {}).get(self.spec.column) or []
+        else:
+            items = value_at(data, self.spec.path) or []
         return [
             self.row(entry_id, position, item)
             for position, item in enumerate(items)

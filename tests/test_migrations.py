@@ -194,3 +194,67 @@ def test_a_valid_change_needs_no_option(app, make_form, to_complete):
         entry = db.session.execute(db.select(Entry)).scalar_one()
         assert entry.form_version == 2 and entry.state == "submitted"
         assert entry.data == {"a": "x"}
+
+
+def test_a_removed_list_stays_published_with_its_rows(app, make_form):
+    """Removing a list of groups keeps its table in public.db, its rows read
+    from the values the entries keep, and says it was removed."""
+    import sqlite3
+
+    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.publish import sync_all, sync_form
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    v1 = {
+        "type": "object",
+        "properties": {
+            "dossier": {"type": "string", "title": "Dossier"},
+            "lignes": {
+                "type": "array",
+                "title": "Lignes",
+                "x-purpose": "Détail des dépenses.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "poste": {"type": "string", "title": "Poste"},
+                        "montant": {"type": "number", "title": "Montant"},
+                    },
+                },
+            },
+        },
+    }
+    make_form(v1, "depenses")
+    with app.app_context():
+        save_new_entry(
+            form_for_admin("depenses"),
+            {"dossier": "D1", "lignes": [{"poste": "Repas", "montant": 12.5}]},
+            None,
+        )
+        v2 = copy.deepcopy(v1)
+        del v2["properties"]["lignes"]
+        installed = install(load_text(json.dumps(v2)), "depenses")
+        # As the CLI and the admin pages do after a publication.
+        sync_form(app.extensions["dnt_public"], installed.form)
+        save_new_entry(form_for_admin("depenses"), {"dossier": "D2"}, None)
+
+    def published():
+        conn = sqlite3.connect(f"{app.instance_path}/public.db")
+        try:
+            rows = conn.execute(
+                "select _entry_id, _position, poste, montant from depenses__lignes"
+            ).fetchall()
+            (purpose,) = conn.execute(
+                "select finalite from _champs where tableau = 'depenses' "
+                "and champ = 'lignes'"
+            ).fetchone()
+            return rows, purpose
+        finally:
+            conn.close()
+
+    rows, purpose = published()
+    assert rows == [(1, 0, "Repas", 12.5)]
+    assert "retiré" in purpose and "Détail des dépenses." in purpose
+    with app.app_context():
+        sync_all(app.extensions["dnt_public"], rebuild=True)
+    assert published() == (rows, purpose)
