@@ -487,7 +487,7 @@ def import_command(slug, file, email, report) -> None:
                 click.echo(f"  … et {len(refused.problems) - 50} autres", err=True)
             if report:
                 Path(report).write_text(refused.report_csv(), encoding="utf-8-sig")
-                click.echo(f"Rapport complet : {report}", err=True)
+                click.echo(f"Rapport : {report}", err=True)
             _fail(f"{refused} ({refused.rows} ligne(s) lue(s)).")
     click.echo(f"{result.created} entrée(s) importée(s) dans « {slug} ».")
 

@@ -41,6 +41,7 @@ from .entries import OpenForm, reference_errors
 from .fastcheck import compile_check
 from .forms import convert_text, typed_item
 from .models import Organisation, User, utcnow
+from .permissions import form_open_to
 from .publish import form_info, sync_form
 from .schemas.versions import publication_specs
 from .store import key_reader
@@ -91,9 +92,10 @@ class ImportRefused(Exception):
     truncated: bool = False
 
     def __str__(self) -> str:
-        return (
-            f"import refusé : {len(self.problems)} erreur(s), aucune ligne enregistrée"
-        )
+        count = f"{len(self.problems)} erreur(s)"
+        if self.truncated:
+            count = f"au moins {len(self.problems)} erreurs (rapport arrêté)"
+        return f"import refusé : {count}, aucune ligne enregistrée"
 
     def report_csv(self) -> str:
         """The report as a CSV file an admin opens in a spreadsheet."""
@@ -676,6 +678,13 @@ def import_file(
                 )
             ]
         )
+    if user is not None and not form_open_to(opened.form, user):
+        why = (
+            f"le compte {user.email} est désactivé"
+            if not user.active
+            else f"le formulaire n'est pas ouvert à l'organisation de {user.email}"
+        )
+        raise ImportRefused([Problem(1, None, why)])
     strict = frictionless_schema(opened.version) is not None
     columns, problems = match_columns(table.header, opened, strict)
     if problems:

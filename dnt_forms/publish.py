@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -517,10 +518,17 @@ def public_row(
 
 
 def _iso(moment) -> str:
-    # A raw row holds SQLAlchemy's stored text ("2025-03-12 10:00:00.000000").
-    return (
-        moment.replace(" ", "T", 1) if isinstance(moment, str) else moment.isoformat()
-    )
+    """A stored instant as ISO 8601 in UTC, always with its offset.
+
+    The private store keeps UTC without an offset (SQLAlchemy's text, or a
+    naive datetime once read back); a fresh entry still holds an aware
+    one. All three give the same text, so a rebuild changes nothing.
+    """
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def to_column(spec: FieldSpec, value):

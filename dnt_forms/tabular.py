@@ -107,7 +107,18 @@ def _csv(path: Path) -> Table:
             handle.close()
 
     logger.debug("CSV %s read as %s with %r", path.name, encoding, delimiter)
-    return Table([h.strip() for h in header], rows(), "csv")
+    return Table([h.strip() for h in header], rows(), "csv", _lines(path) - 1)
+
+
+def _lines(path: Path) -> int:
+    """Lines in a file, for a progress bar (a cell may span several)."""
+    count = 0
+    last = b"\n"
+    with open(path, "rb") as raw:
+        while chunk := raw.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def _check_archive(path: Path) -> None:

@@ -525,3 +525,29 @@ def test_org_code_check_is_shared(instance):
     assert not valid_org_code("217500017")
     result = run_cli(instance, "org", "create", "217500017", "X", check=False)
     assert result.returncode != 0 and "SIREN" in result.stderr
+
+
+def test_cli_import_enforces_the_accounts_rights(app, instance, ruchers, tmp_path):
+    """`import --user` files entries as that account would: not into a form
+    reserved to other organisations, nor for a disabled account."""
+    add_org(app, "75056", "Ville de Paris")
+    add_org(app, "35238", "Ville de Rennes")
+    add_user(app, "b@rennes.fr", "agent", "35238")
+    add_user(app, "a@paris.fr", "agent", "75056")
+    run_cli(instance, "schema", "restrict", "ruchers", "--orgs", "75056")
+    path = tmp_path / "ruchers.csv"
+    path.write_text("nom\nRucher du parc\n", encoding="utf-8")
+
+    refused = run_cli(
+        instance, "import", "ruchers", str(path), "--user", "b@rennes.fr", check=False
+    )
+    assert refused.returncode == 1
+    assert "pas ouvert à l'organisation de b@rennes.fr" in refused.stderr
+    run_cli(instance, "user", "disable", "a@paris.fr")
+    refused = run_cli(
+        instance, "import", "ruchers", str(path), "--user", "a@paris.fr", check=False
+    )
+    assert "le compte a@paris.fr est désactivé" in refused.stderr
+    run_cli(instance, "user", "enable", "a@paris.fr")
+    done = run_cli(instance, "import", "ruchers", str(path), "--user", "a@paris.fr")
+    assert "1 entrée(s) importée(s)" in done.stdout
