@@ -7,10 +7,12 @@ from pathlib import Path
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
 from werkzeug.routing import IntegerConverter
 
 from .config import DEFAULTS, instance_path, write_instance_config
 from .db import add_missing_columns, db, engine_options
+from .errors import StoreBusyError, is_busy
 
 __all__ = ["create_app", "create_wsgi_app"]
 
@@ -28,6 +30,11 @@ ERROR_PAGES = {
     405: ("Méthode non permise", "Cette page ne s'utilise pas ainsi."),
     409: ("Conflit", "Cette action n'est plus possible : la donnée a changé."),
     413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille permise."),
+    503: (
+        "Service occupé",
+        "Une importation de données occupe le service : rien n'a été enregistré. "
+        "Revenez à la page précédente et renvoyez dans une minute.",
+    ),
     500: (
         "Erreur interne",
         "Une erreur inattendue est survenue ; elle est "
@@ -116,7 +123,14 @@ def _register_error_pages(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
     def render_error(exc):
+        # A failed write leaves the session unusable; the page (its menu
+        # reads the account) needs it back.
+        db.session.rollback()
         code = exc.code if isinstance(exc, HTTPException) else 500
+        if isinstance(exc, StoreBusyError) or (
+            isinstance(exc, OperationalError) and is_busy(exc)
+        ):
+            code = 503
         if code == 500:
             logger.exception("failure on %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
@@ -124,7 +138,10 @@ def _register_error_pages(app: Flask) -> None:
             # unknown API paths never reach the blueprint: answer in JSON here.
             from .api import SUMMARIES, envelope
 
-            return envelope(code, SUMMARIES.get(code, str(exc)))
+            response = envelope(code, SUMMARIES.get(code, str(exc)))
+            if code == 503:
+                response.headers["Retry-After"] = "60"
+            return response
         title, text = ERROR_PAGES.get(code, ("Erreur", str(exc)))
         if isinstance(exc, CSRFError):
             title = "Session expirée"
@@ -132,13 +149,18 @@ def _register_error_pages(app: Flask) -> None:
                 "Le jeton de sécurité du formulaire manque ou a expiré. "
                 "Revenez à la page précédente, rechargez-la et recommencez."
             )
+        headers = {"Retry-After": "60"} if code == 503 else {}
         return (
             render_template("error.html", code=code, heading=title, text=text),
             code,
+            headers,
         )
 
     for code in ERROR_PAGES:
         app.register_error_handler(code, render_error)
+    # A write that waited out the busy timeout, wherever it was.
+    app.register_error_handler(StoreBusyError, render_error)
+    app.register_error_handler(OperationalError, render_error)
 
 
 def create_wsgi_app(instance: Path | None = None):

@@ -74,3 +74,22 @@ class RevisionConflictError(DntFormsError):
         super().__init__(
             f"L'entrée a été modifiée entre-temps (révision {current_revision})."
         )
+
+
+class StoreBusyError(DntFormsError):
+    """The private store stayed locked by a long write (a bulk import) beyond
+    the busy timeout: nothing was written, the same request can be sent again."""
+
+    MESSAGE = (
+        "Le service est momentanément occupé par une importation de données : "
+        "rien n'a été enregistré. Vos saisies sont gardées ; renvoyez-les dans "
+        "une minute."
+    )
+
+    def __init__(self):
+        super().__init__(self.MESSAGE)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked", however it was wrapped."""
+    return "database is locked" in str(exc)

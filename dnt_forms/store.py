@@ -11,7 +11,7 @@ import logging
 
 from flask_babel import gettext as _
 from sqlalchemy import text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .compiler import FieldSpec
 from .db import db
@@ -20,6 +20,8 @@ from .errors import (
     EntryNotFoundError,
     FormClosedError,
     RevisionConflictError,
+    StoreBusyError,
+    is_busy,
 )
 from .models import Entry, EntryHistory, EntryKey, Form, User, utcnow
 from .validation import SQLITE_INT_MAX, error
@@ -115,9 +117,21 @@ def create_entry(
         db.session.rollback()
         _refuse_taken_keys(form, keys)
         raise
+    except OperationalError as exc:
+        _raise_if_busy(exc)
+        raise
 
     logger.info("stored entry %s in form %s", entry.id, form.slug)
     return entry
+
+
+def _raise_if_busy(exc: OperationalError) -> None:
+    """A write that waited out the busy timeout (a bulk import holds the
+    store) becomes StoreBusyError, after the session is rolled back."""
+    db.session.rollback()
+    if is_busy(exc):
+        logger.warning("private store busy: write refused, to be sent again")
+        raise StoreBusyError() from exc
 
 
 def update_entry(
@@ -191,6 +205,9 @@ def update_entry(
             _refuse_taken_keys(
                 entry.form, natural_keys(form_schema, specs, new), entry.id
             )
+        raise
+    except OperationalError as exc:
+        _raise_if_busy(exc)
         raise
 
     db.session.refresh(entry)

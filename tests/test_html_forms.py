@@ -415,3 +415,50 @@ def test_const_is_shown_fixed_and_always_stored(agent, make_form, app, token):
     )
     assert api.status_code == 422
     assert "kWh" in api.get_json()["errors"][0]["message"]
+
+
+def test_a_save_while_an_import_holds_the_store_keeps_what_was_typed(
+    form_page, app, monkeypatch
+):
+    """A long bulk import holds private.db's write lock: a save that waits
+    beyond the busy timeout gets the page back, values kept, with a 503 that
+    says nothing was saved; the same post succeeds once the lock is gone."""
+    import importlib
+    import sqlite3
+
+    # (The package's `db` attribute is the SQLAlchemy object, not the module.)
+    store_db = importlib.import_module("dnt_forms.db")
+    # Wait a fraction of a second, not ten, on fresh connections.
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 200)
+    with app.app_context():
+        store_db.db.engine.dispose()
+    typed = {
+        "association": "Judo",
+        "participants": "45",
+        "date": "12/03/2025",
+        "assurance": "oui",
+        "salle": "B",
+    }
+    page = form_page.get("/formulaires/salle/").text
+    blocker = sqlite3.connect(f"{app.instance_path}/private.db")
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        busy = form_page.post(
+            "/formulaires/salle/", data={"csrf_token": csrf_from(page), **typed}
+        )
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"] == "60"
+        assert "<title>Erreur" in busy.text
+        assert "momentanément occupé" in busy.text
+        assert 'value="Judo"' in busy.text and 'value="45"' in busy.text
+        other = form_page.get("/formulaires/salle/entrees/")
+        assert other.status_code == 200  # reading goes on
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert public_rows(app, "salle") == []
+    saved = form_page.post(
+        "/formulaires/salle/", data={"csrf_token": csrf_from(busy.text), **typed}
+    )
+    assert saved.status_code == 302
+    assert [r["association"] for r in public_rows(app, "salle")] == ["Judo"]

@@ -56,6 +56,10 @@ SUMMARIES = {
     ),
     413: _l("Corps de requête trop volumineux."),
     415: _l("Type de contenu non pris en charge : envoyez du JSON."),
+    503: _l(
+        "Service occupé par une importation : rien n'a été enregistré, "
+        "renvoyez la même requête plus tard (voir Retry-After)."
+    ),
     422: _l("L'entrée contient des erreurs."),
     428: _l(
         "En-tête If-Match manquant : envoyez la révision lue (ETag) pour ne rien "

@@ -33,6 +33,7 @@ from ..errors import (
     FormClosedError,
     FormNotOpenError,
     SchemaNotFoundError,
+    StoreBusyError,
 )
 from ..exports import FORMATS, MEDIA_TYPES, write_csv, write_json, write_xlsx
 from ..forms import (
@@ -167,6 +168,8 @@ def new_entry(slug):
                 errors = exc.errors
             except FormClosedError:
                 abort(409)
+            except StoreBusyError as exc:
+                return retry_later(opened, page, action, exc)
             else:
                 if as_draft:
                     flash(
@@ -180,6 +183,14 @@ def new_entry(slug):
                 return redirect(url_for("views.entry", slug=slug, entry_id=entry.id))
     redisplay(wtform, page.specs)
     return render_entry_form(opened, page, errors, action, status=422)
+
+
+def retry_later(opened, page, action, exc, **extra):
+    """The page as it was sent, saying that nothing was saved yet (503)."""
+    redisplay(page.wtform, page.specs)
+    errors = [{"path": "", "message": str(exc), "field": None}]
+    response = render_entry_form(opened, page, errors, action, status=503, **extra)
+    return (*response, {"Retry-After": "60"})
 
 
 def render_entry_form(opened, page, errors, action, status=200, **extra):

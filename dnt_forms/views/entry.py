@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from ..auth import current_user, login_required
 from ..compiler import remove_at, set_at, units, value_at
 from ..entries import change_entry, reference_errors
-from ..errors import DuplicateEntryError, RevisionConflictError
+from ..errors import DuplicateEntryError, RevisionConflictError, StoreBusyError
 from ..forms import page_form, read_form, redisplay
 from ..permissions import can_edit_entry, can_restore
 from ..store import data_at, history_of
@@ -126,6 +126,12 @@ def _save(opened, found, revision, data, state, action):
         page = page_form(opened.specs, request.form, found.data)
         redisplay(page.wtform, page.specs)
         return _page(opened, found, page, exc.errors, 409, revision)
+    except StoreBusyError as exc:
+        page = page_form(opened.specs, request.form, found.data)
+        redisplay(page.wtform, page.specs)
+        busy = [{"path": "", "message": str(exc), "field": None}]
+        body, status = _page(opened, found, page, busy, 503, revision)
+        return body, status, {"Retry-After": "60"}
 
     flash(_saved_message(found, state), "succes")
     return redirect(url_for("views.entry", slug=opened.form.slug, entry_id=found.id))
