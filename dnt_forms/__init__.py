@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from werkzeug.routing import IntegerConverter
@@ -29,7 +29,12 @@ ERROR_PAGES = {
     ),
     405: ("Méthode non permise", "Cette page ne s'utilise pas ainsi."),
     409: ("Conflit", "Cette action n'est plus possible : la donnée a changé."),
-    413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille permise."),
+    413: (
+        "Envoi trop volumineux",
+        "Le contenu envoyé dépasse la taille permise (2 Mo ; 64 Mo pour un "
+        "fichier à importer). Un fichier plus gros s'importe avec la commande "
+        "dnt-forms import.",
+    ),
     503: (
         "Service occupé",
         "Une importation de données occupe le service : rien n'a été enregistré. "
@@ -63,6 +68,8 @@ def create_app(test_config: dict | None = None, instance: Path | None = None) ->
     # Field order is meaningful: a client builds its form from the schema.
     app.json.sort_keys = False
     db.init_app(app)
+    # Before the CSRF check, which reads the body under the usual limit.
+    app.before_request(_upload_limit)
     csrf.init_app(app)
     from .i18n import init_app as init_i18n
 
@@ -117,6 +124,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+
+
+def _upload_limit() -> None:
+    """The bulk import page takes spreadsheets, far larger than entries."""
+    if request.endpoint == "admin.bulk_import":
+        request.max_content_length = current_app.config["DNT_IMPORT_MAX_BYTES"]
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -10,6 +10,9 @@ DEFAULTS = {
     # Entries posted through the API are small; anything larger is refused
     # with 413 before it is parsed.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Except a file sent to an admin's bulk import page (saved to disk as it
+    # arrives); beyond this, `dnt-forms import` takes files of any size.
+    "DNT_IMPORT_MAX_BYTES": 64 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "dnt_session",

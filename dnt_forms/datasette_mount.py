@@ -197,6 +197,10 @@ def make_datasette(public_path: Path, secret: str, sql_time_limit_ms: int) -> Da
             "default_page_size": 100,
             "allow_download": True,
             "num_sql_threads": 2,
+            # Suggesting facets runs a query per column on every table page:
+            # seconds on a form of a few hundred thousand entries. Facets
+            # asked for (`?_facet=`) still work.
+            "suggest_facets": False,
         },
     )
     plugin = _Plugin(CatalogueMetadata(public_path, metadata))

@@ -98,6 +98,8 @@ def local_datetime(value: str) -> str:
 
 def parse_time(text: str) -> str:
     text = text.strip().replace("h", ":").replace("H", ":")
+    if text.endswith(":"):
+        text += "00"  # "17h" is 17:00
     match = re.match(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", text)
     if not match:
         raise InputError("Doit être une heure, par exemple 10:30.")

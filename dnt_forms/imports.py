@@ -42,7 +42,7 @@ from .fastcheck import compile_check
 from .forms import convert_text, typed_item
 from .models import Organisation, User, utcnow
 from .permissions import form_open_to
-from .publish import form_info, sync_form
+from .publish import RESERVED_COLUMNS, form_info, sync_form
 from .schemas.versions import publication_specs
 from .store import key_reader
 from .tabular import (
@@ -168,7 +168,9 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
     readers = _strict_readers(opened) if strict else {}
     columns, problems, seen = [], [], {}
     for index, name in enumerate(header):
-        if not name:
+        if not name or name.strip() in RESERVED_COLUMNS:
+            # Reserved columns (an export's `_id`, `_state`…) are the
+            # service's own: a new entry gets new ones.
             continue
         spec = by_key.get(name.strip().casefold())
         if spec is None:
@@ -291,11 +293,19 @@ def _lenient_readers(spec: FieldSpec) -> tuple[Callable, Callable]:
         labels[choice.key.casefold()] = choice.value
         labels[choice.label.strip().casefold()] = choice.value
 
+    several = (
+        " ; plusieurs choix se séparent par « ; »"
+        if spec.widget == "checkboxes"
+        else ""
+    )
+
     def choice(text: str):
         found = labels.get(text.strip().casefold(), _MISSING)
         if found is _MISSING:
             shown = ", ".join(f"« {c.label} »" for c in spec.choices[:12])
-            raise french.InputError(f"« {text} » n'est pas un choix proposé ({shown}).")
+            raise french.InputError(
+                f"« {text} » n'est pas un choix proposé ({shown}){several}."
+            )
         return found
 
     text_reader = _text_reader(spec, choice)
@@ -342,18 +352,31 @@ def _from_text(spec: FieldSpec, text: str, choice):
     if spec.widget in ("select", "radio"):
         return choice(text)
     if spec.widget == "checkboxes":
-        parts = [p for p in text.replace("\n", ";").split(";") if p.strip()]
-        return [choice(p) for p in parts]
+        return [choice(p) for p in _list_cell(text)]
     if spec.json_type == "boolean":
         return _yes_no(text)
     if spec.widget in ("lines", "repeated"):
-        items = [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
-        return [typed_item(spec, item) for item in items]
+        return [typed_item(spec, item.strip()) for item in _list_cell(text)]
     if spec.widget == "geopoint":
         return _geopoint(text)
     if spec.is_list:
         spec = dataclasses.replace(spec, widget="json")
     return convert_text(spec, text)
+
+
+def _list_cell(text: str) -> list[str]:
+    """A list in one cell: values separated by ";" or line breaks, or the
+    JSON array our own exports write."""
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError:
+            items = None
+        if isinstance(items, list) and all(
+            isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in items
+        ):
+            return [str(i) for i in items]
+    return [p for p in text.replace("\n", ";").split(";") if p.strip()]
 
 
 def _yes_no(text: str) -> bool:

@@ -135,6 +135,16 @@ def test_bulk_import_page_with_report(admin, app, make_form):
     assert response.status_code == 302
     assert len(public_rows(app, "ruchers")) == 2
 
+    # A spreadsheet passes the 2 MB limit of other posts (not an entry).
+    lines = "".join(
+        f"Rucher numéro {i:06d} du plateau;{i % 90}\n" for i in range(80_000)
+    )
+    big = io.BytesIO(("nom;ruches\n" + lines).encode("utf-8"))
+    assert big.getbuffer().nbytes > 2 * 1024 * 1024
+    response = _post(admin, page, {}, {"fichier": (big, "gros.csv")})
+    assert response.status_code == 302
+    assert len(public_rows(app, "ruchers")) == 80_002
+
 
 def test_exports_are_public_and_all_fields_are_for_managers(
     app, client, make_form, admin

@@ -397,3 +397,79 @@ def test_lists_of_groups_import_and_export_to_their_own_sheet(app, make_form, tm
         (first, 1, "B"),  # a sheet row ends at its last value
         (first + 2, 0, "C", 3),
     ]
+
+
+def test_an_export_imports_back(app, salles, make_form, tmp_path):
+    """The service's own CSV export (reserved columns, ISO dates, true/false,
+    lists as JSON) loads into a form of the same schema."""
+    from dnt_forms.entries import form_for_admin
+    from dnt_forms.exports import write_csv
+
+    path = tmp_path / "salles.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    _import(app, path)
+    exported = tmp_path / "export.csv"
+    with app.app_context(), open(exported, "w", encoding="utf-8", newline="") as out:
+        write_csv(form_for_admin("salles"), out)
+    make_form(FORM, "copie")
+    assert _import(app, exported, "copie").created == 3
+    fields = ["nom", "capacite", "surface", "ouverture", "accessible", "usage"]
+    copies = [{k: r[k] for k in fields} for r in public_rows(app, "copie")]
+    assert copies == [{k: r[k] for k in fields} for r in public_rows(app, "salles")]
+
+
+def test_list_cells_take_semicolons_or_json(app, make_form, tmp_path):
+    form = {
+        "type": "object",
+        "properties": {
+            "nom": {"type": "string", "title": "Nom"},
+            "equipements": {
+                "type": "array",
+                "title": "Équipements",
+                "uniqueItems": True,
+                "items": {
+                    "oneOf": [
+                        {"const": "sono", "title": "Sonorisation"},
+                        {"const": "cuisine", "title": "Cuisine"},
+                    ]
+                },
+            },
+        },
+    }
+    make_form(form, "lieux")
+    path = tmp_path / "lieux.csv"
+    path.write_text(
+        'nom;equipements\nA;"Sonorisation ; cuisine"\nB;"[""sono""]"\nC;sono, cuisine\n',
+        encoding="utf-8",
+    )
+    (problem,) = _refused(app, path, "lieux")
+    assert (
+        problem.line == 4 and "plusieurs choix se séparent par « ; »" in problem.message
+    )
+    path.write_text(
+        'nom;equipements\nA;"Sonorisation ; cuisine"\nB;"[""sono""]"\n',
+        encoding="utf-8",
+    )
+    assert _import(app, path, "lieux").created == 2
+    rows = public_rows(app, "lieux")
+    assert [json.loads(r["equipements"]) for r in rows] == [
+        ["sono", "cuisine"],
+        ["sono"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "typed, stored",
+    [
+        ("17h", "17:00:00"),
+        ("8h30", "08:30:00"),
+        ("10:30", "10:30:00"),
+        ("9:05:07", "09:05:07"),
+    ],
+)
+def test_french_times(typed, stored):
+    from dnt_forms.french import InputError, parse_time
+
+    assert parse_time(typed) == stored
+    with pytest.raises(InputError):
+        parse_time("25h")
