@@ -199,8 +199,15 @@ def write_xlsx(opened: OpenForm, path_or_file, all_fields: bool = False) -> int:
         child_columns = list(child.columns())
         child_sheet.append(child_columns)
         children.append((child, child_sheet, child_columns))
+    # Yes/no as the sheet's own TRUE/FALSE, not public.db's 1/0.
+    booleans = {
+        s.column for s in _fields(opened, all_fields) if s.json_type == "boolean"
+    }
     count = 0
     for row, data in rows:
+        for column in booleans:
+            if row[column] is not None:
+                row[column] = bool(row[column])
         sheet.append([_xlsx_cell(row[c]) for c in columns])
         for child, child_sheet, child_columns in children:
             for child_row in child.rows_of(row["_id"], data):

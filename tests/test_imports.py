@@ -319,6 +319,9 @@ def test_cli_import_export_and_backup(app, salles, tmp_path, instance):
         "nom",
     ]
     assert sheet.max_row == 4
+    header = [c.value for c in sheet[1]]
+    accessible = [row[header.index("accessible")].value for row in sheet.iter_rows(2)]
+    assert accessible == [True, False, None]
 
     copy_dir = tmp_path / "copie"
     run_cli(instance, "backup", str(copy_dir))
