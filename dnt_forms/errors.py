@@ -89,6 +89,10 @@ class StoreBusyError(DntFormsError):
     def __init__(self):
         super().__init__(self.MESSAGE)
 
+    def errors(self) -> list[dict]:
+        """The error as a form page lists it: about the page, no field."""
+        return [{"path": "", "message": self.MESSAGE, "field": None}]
+
 
 def is_busy(exc: BaseException) -> bool:
     """SQLite's "database is locked", however it was wrapped."""

@@ -56,24 +56,36 @@ def open_table(path: Path) -> Table:
     )
 
 
-def csv_encoding(path: Path) -> str:
-    """utf-8-sig when the whole file is UTF-8 (BOM or not), else cp1252.
+def scan_csv(path: Path) -> tuple[str, int]:
+    """(encoding, lines): utf-8-sig when the whole file is UTF-8 (BOM or
+    not), else cp1252; and its lines, for a progress bar (a quoted cell may
+    span several).
 
-    Checked in chunks, so that memory stays flat whatever the file's size.
+    One pass in chunks, so that memory stays flat whatever the file's size.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
+    encoding = "utf-8-sig"
+    lines = 0
+    last = b"\n"
     with open(path, "rb") as raw:
+        while chunk := raw.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+            if encoding != "cp1252":
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    encoding = "cp1252"
+    if encoding != "cp1252":
         try:
-            while chunk := raw.read(1 << 20):
-                decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+            encoding = "cp1252"
+    return encoding, lines + (last != b"\n")
 
 
 def _csv(path: Path) -> Table:
-    encoding = csv_encoding(path)
+    encoding, lines = scan_csv(path)
     # Closed by rows() once read: the table streams.
     handle = open(path, newline="", encoding=encoding, errors="strict")  # noqa: SIM115
     first = handle.readline()
@@ -107,18 +119,7 @@ def _csv(path: Path) -> Table:
             handle.close()
 
     logger.debug("CSV %s read as %s with %r", path.name, encoding, delimiter)
-    return Table([h.strip() for h in header], rows(), "csv", _lines(path) - 1)
-
-
-def _lines(path: Path) -> int:
-    """Lines in a file, for a progress bar (a cell may span several)."""
-    count = 0
-    last = b"\n"
-    with open(path, "rb") as raw:
-        while chunk := raw.read(1 << 20):
-            count += chunk.count(b"\n")
-            last = chunk[-1:]
-    return count + (last != b"\n")
+    return Table([h.strip() for h in header], rows(), "csv", lines - 1)
 
 
 def _check_archive(path: Path) -> None:

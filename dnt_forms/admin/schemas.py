@@ -291,8 +291,8 @@ def bulk_import(slug):
             error = page_error(
                 "fichier",
                 "Fichier",
-                f"Import refusé : {len(refused.problems)} erreur(s), aucune ligne "
-                "enregistrée. Corrigez le fichier et recommencez.",
+                f"{str(refused)[:1].upper()}{str(refused)[1:]}. Corrigez le fichier "
+                "et recommencez.",
             )
             return render_template(
                 "admin/import.html",

@@ -185,11 +185,10 @@ def new_entry(slug):
     return render_entry_form(opened, page, errors, action, status=422)
 
 
-def retry_later(opened, page, action, exc, **extra):
+def retry_later(opened, page, action, exc):
     """The page as it was sent, saying that nothing was saved yet (503)."""
     redisplay(page.wtform, page.specs)
-    errors = [{"path": "", "message": str(exc), "field": None}]
-    response = render_entry_form(opened, page, errors, action, status=503, **extra)
+    response = render_entry_form(opened, page, exc.errors(), action, status=503)
     return (*response, {"Retry-After": "60"})
 
 

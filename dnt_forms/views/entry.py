@@ -129,8 +129,7 @@ def _save(opened, found, revision, data, state, action):
     except StoreBusyError as exc:
         page = page_form(opened.specs, request.form, found.data)
         redisplay(page.wtform, page.specs)
-        busy = [{"path": "", "message": str(exc), "field": None}]
-        body, status = _page(opened, found, page, busy, 503, revision)
+        body, status = _page(opened, found, page, exc.errors(), 503, revision)
         return body, status, {"Retry-After": "60"}
 
     flash(_saved_message(found, state), "succes")
