@@ -168,8 +168,9 @@ def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
                 return None
             value = value_reader(cell)
             if value is None:
+                kind = TS_TYPE_NAMES.get(ts_field.type, label)
                 raise french.InputError(
-                    f"« {cell} » ne se lit pas comme {TS_TYPE_NAMES.get(ts_field.type, label)}"
+                    f"« {cell} » ne se lit pas comme {kind}"
                     f"{_format_hint(ts_field)} (selon le schéma)."
                 )
             value = api_value(ts_field, value)
@@ -192,6 +193,16 @@ TS_TYPE_NAMES = {
     "geopoint": "un point (longitude, latitude)",
     "array": "une liste JSON",
     "object": "un objet JSON",
+    "yearmonth": "une année et un mois",
+    "duration": "une durée",
+}
+# What each type looks like in its default format, for the messages.
+TS_EXAMPLES = {
+    "date": "2025-03-12",
+    "datetime": "2025-03-12T10:30:00",
+    "time": "10:30:00",
+    "yearmonth": "2025-03",
+    "duration": "P1DT2H",
 }
 
 
@@ -206,8 +217,8 @@ def _format_hint(ts_field) -> str:
         return " : " + ", ".join(f"« {w} »" for w in words)
     if ts_field.type == "number" and ts_field.decimal_char != ".":
         return f" avec « {ts_field.decimal_char} » comme séparateur décimal"
-    if ts_field.type in ("date", "datetime", "time"):
-        return " au format ISO (par exemple 2025-03-12)"
+    if ts_field.type in TS_EXAMPLES:
+        return f" au format ISO (par exemple {TS_EXAMPLES[ts_field.type]})"
     return ""
 
 
@@ -437,6 +448,3 @@ def extra_cells(header: list[str], cells: list, line: int) -> list[Problem]:
                 Problem(line, f"n° {index + 1}", "valeur dans une colonne sans en-tête")
             )
     return out
-
-
-# Entries read from a file hold no cycles: no need to look for them.

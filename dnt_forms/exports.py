@@ -177,6 +177,9 @@ def _native(ts_field, value):
         return Decimal(str(value))
     if kind == "geopoint" and isinstance(value, list):
         return _Point(*value)
+    if kind in ("yearmonth", "duration"):
+        # Stored as the ISO text that the default reader takes.
+        return ts_field.create_value_reader()(value)
     return value
 
 

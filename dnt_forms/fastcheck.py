@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from . import bounds
 from .schemas.check import ANNOTATIONS as CHECKED_ANNOTATIONS
 from .validation import SQLITE_INT_MAX, SQLITE_INT_MIN, format_checker
 
@@ -80,6 +81,7 @@ SCALAR_KEYS = ANNOTATIONS | {
     "maximum",
     "exclusiveMinimum",
     "exclusiveMaximum",
+    *bounds.BOUNDS,
 }
 ARRAY_KEYS = ANNOTATIONS | {
     "type",
@@ -320,6 +322,15 @@ def _string_tests(prop: dict) -> list[Check]:
     if "format" in prop:
         conforms = _format_test(prop["format"])
         tests.append(lambda v: not isinstance(v, str) or conforms(v))
+    fmt = prop.get("format")
+    for keyword in bounds.BOUNDS:
+        if keyword in prop:
+            bound = prop[keyword]
+            tests.append(
+                lambda v, k=keyword, b=bound: (
+                    not isinstance(v, str) or bounds.within(v, fmt, k, b)
+                )
+            )
     return tests
 
 

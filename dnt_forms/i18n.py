@@ -3,10 +3,11 @@ when asked (`Accept-Language: en`), as INTERFACE.md says.
 
 Messages are written in French in the code and marked with `gettext`;
 `translations/en/LC_MESSAGES/messages.po` holds their English. After
-changing a marked message, refresh the catalogue:
+changing a marked message, refresh the catalogue from the project's folder
+(babel.cfg's paths are relative to it), write the new English, then compile:
 
-    pybabel extract -F babel.cfg -o messages.pot dnt_forms
-    pybabel update -i messages.pot -d dnt_forms/translations
+    pybabel extract -F babel.cfg -k _l -o /tmp/messages.pot .
+    pybabel update -i /tmp/messages.pot -d dnt_forms/translations
     pybabel compile -d dnt_forms/translations
 """
 

@@ -11,6 +11,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from . import bounds
 from .schemas.conditions import VARIANT
 
 NO_PURPOSE = "finalité non renseignée"
@@ -244,6 +245,7 @@ def _bounds_hint(prop: dict) -> str | None:
         parts.append(f"au plus {prop['maximum']}")
     if "exclusiveMaximum" in prop:
         parts.append(f"moins de {prop['exclusiveMaximum']}")
+    parts.extend(bounds.hint(prop))
     if "multipleOf" in prop:
         parts.append(f"multiple de {prop['multipleOf']}")
     if "minLength" in prop and prop["minLength"] > 1:

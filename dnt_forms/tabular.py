@@ -22,6 +22,8 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+import isodate
+
 logger = logging.getLogger(__name__)
 
 # An XLSX archive is refused beyond these: a few kilobytes can otherwise
@@ -244,6 +246,10 @@ def api_value(field, value):
         return value.isoformat()
     if field.type == "geopoint":
         return [float(value.lon), float(value.lat)]
+    if field.type == "yearmonth":
+        return f"{value.year:04d}-{value.month:02d}"
+    if field.type == "duration":
+        return isodate.duration_isoformat(value)
     if isinstance(value, (list, tuple)):
         return [api_value(field, v) for v in value]
     if isinstance(value, dict):

@@ -17,7 +17,9 @@ import email_validator
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from jsonschema import FormatChecker
+from jsonschema.validators import extend
 
+from . import bounds
 from .compiler import FieldSpec, instantiate, leaves, set_at, value_at, walk
 from .schemas.check import validator_class
 from .schemas.conditions import is_variant
@@ -124,7 +126,7 @@ def _validator(schema_json: str):
     import json
 
     schema = json.loads(schema_json)
-    cls = validator_class(schema)
+    cls = extend(validator_class(schema), bounds.VALIDATORS)
     return cls(schema, format_checker=format_checker)
 
 
@@ -271,6 +273,9 @@ FORMAT_MESSAGES = {
         "Doit être une adresse web complète, par exemple https://www.commune.fr/page."
     ),
     "uuid": _l("Doit être un identifiant UUID."),
+    "duration": _l(
+        "Doit être une durée ISO 8601, par exemple P1DT2H pour un jour et deux heures."
+    ),
     "siren": _l(
         "Doit être un numéro SIREN : 9 chiffres dont le dernier est une clé "
         "de contrôle (vérifiez qu'aucun chiffre n'a été inversé)."
@@ -320,6 +325,18 @@ _MESSAGES = {
         "Doit être strictement inférieur à %(n)s.", n=v
     ),
     "multipleOf": lambda v, e, s: _("Doit être un multiple de %(n)s.", n=v),
+    "formatMinimum": lambda v, e, s: _(
+        "Ne doit pas être antérieur à %(bound)s.", bound=_bound(v, e)
+    ),
+    "formatMaximum": lambda v, e, s: _(
+        "Ne doit pas être postérieur à %(bound)s.", bound=_bound(v, e)
+    ),
+    "formatExclusiveMinimum": lambda v, e, s: _(
+        "Doit être postérieur à %(bound)s.", bound=_bound(v, e)
+    ),
+    "formatExclusiveMaximum": lambda v, e, s: _(
+        "Doit être antérieur à %(bound)s.", bound=_bound(v, e)
+    ),
     "minItems": lambda v, e, s: _(
         "Choisissez ou saisissez au moins %(n)s valeur(s).", n=v
     ),
@@ -339,6 +356,10 @@ _MESSAGES = {
         field=_dependency_trigger(e),
     ),
 }
+
+
+def _bound(bound, error) -> str:
+    return bounds.shown(bound, error.schema.get("format"))
 
 
 def _alternatives_message(variants) -> str:

@@ -14,6 +14,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
+from .. import bounds
 from ..errors import InvalidSchemaError, SchemaProblem
 from .conditions import HANDLED, VARIANT, object_variants, read_conditions
 from .naming import field_name_problem
@@ -40,7 +41,16 @@ ANNOTATIONS = {
     "$id",
 }
 ASSERTIONS = {
-    "string": {"type", "format", "pattern", "minLength", "maxLength", "enum", "const"},
+    "string": {
+        "type",
+        "format",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "enum",
+        "const",
+        *bounds.BOUNDS,
+    },
     "integer": {
         "type",
         "minimum",
@@ -103,6 +113,8 @@ KNOWN_FORMATS = {
     "password",
     "siren",
     "siret",
+    "duration",
+    "uuid",
 }
 X_TYPES = {"year", "geopoint", "json"}
 
@@ -348,6 +360,8 @@ def _check_property(name, prop, path, problems, warnings) -> None:
 
     if kind == "array":
         _check_array(prop, path, problems, warnings)
+    if kind == "string":
+        _check_bounds(prop, path, problems)
     if kind == "string" and "format" in prop and prop["format"] not in KNOWN_FORMATS:
         warnings.append(
             SchemaProblem(
@@ -459,6 +473,40 @@ def _check_array(prop: dict, path: str, problems: list, warnings: list) -> None:
                 "items",
             )
         )
+
+
+BOUND_FORMATS = {
+    "date": "une date AAAA-MM-JJ",
+    "date-time": "une date et heure ISO 8601",
+    "time": "une heure HH:MM:SS",
+}
+
+
+def _check_bounds(prop: dict, path: str, problems: list) -> None:
+    fmt = prop.get("format")
+    for key in bounds.BOUNDS:
+        if key not in prop:
+            continue
+        where = f"{path}/{key}"
+        if fmt not in bounds.ORDERED_FORMATS:
+            problems.append(
+                SchemaProblem(
+                    where,
+                    f"« {key} » ne s'applique qu'à une date, une date et heure ou "
+                    f"une heure (format « {fmt} » ici)",
+                    key,
+                )
+            )
+            continue
+        try:
+            bounds.comparable(prop[key], fmt)
+        except ValueError:
+            expected = BOUND_FORMATS.get(fmt, "un texte")
+            problems.append(
+                SchemaProblem(
+                    where, f"borne « {prop[key]} » illisible : attendu {expected}", key
+                )
+            )
 
 
 def _check_x_ref(prop: dict, path: str, problems: list) -> None:

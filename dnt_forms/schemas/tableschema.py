@@ -14,6 +14,7 @@ import re
 from frictionless import FrictionlessException, Schema
 
 from ..errors import InvalidSchemaError, SchemaProblem
+from ..tabular import api_value
 from .check import DRAFT_2020
 from .naming import field_name_problem, slugify
 
@@ -263,7 +264,7 @@ def _convert_field(field, raw: dict, path: str, problems, warnings) -> dict | No
         # Our extension, the same in both kinds of schema (migrate.py).
         prop["x-renamed-from"] = raw["x-renamed-from"]
 
-    _convert_constraints(field, prop, path, warnings)
+    _convert_constraints(field, prop, path, problems, warnings)
 
     examples = raw.get("examples") or ([raw["example"]] if "example" in raw else [])
     if examples:
@@ -351,7 +352,7 @@ _TYPE_MAP = {
 }
 
 
-def _convert_constraints(field, prop: dict, path: str, warnings) -> None:
+def _convert_constraints(field, prop: dict, path: str, problems, warnings) -> None:
     constraints = field.constraints or {}
     is_array = prop.get("type") == "array"
     for key, value in constraints.items():
@@ -370,9 +371,9 @@ def _convert_constraints(field, prop: dict, path: str, warnings) -> None:
         elif key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             if prop.get("type") in ("integer", "number"):
                 prop[key] = value
+            elif field.type in ORDERED_TYPES:
+                _convert_bound(field, key, value, prop, path, problems)
             else:
-                # TODO: bounds on dates and times need a keyword of our own;
-                # jsonschema only compares numbers.
                 warnings.append(
                     SchemaProblem(
                         f"{path}/constraints/{key}",
@@ -388,6 +389,28 @@ def _convert_constraints(field, prop: dict, path: str, warnings) -> None:
                     key,
                 )
             )
+
+
+# Types whose bounds bounds.py checks; a duration has no order of its own
+# (a month is not a number of days).
+ORDERED_TYPES = ("date", "datetime", "time", "yearmonth")
+
+
+def _convert_bound(field, key: str, value, prop: dict, path: str, problems) -> None:
+    """A bound read as frictionless reads it (in the field's own format),
+    written as the stored values are, under the bounds.py keyword."""
+    read = field.create_value_reader()(value)
+    if read is None:
+        problems.append(
+            SchemaProblem(
+                f"{path}/constraints/{key}",
+                f"borne « {value} » illisible pour un champ {field.type} "
+                f"au format « {field.format or 'default'} »",
+                key,
+            )
+        )
+        return
+    prop["format" + key[0].upper() + key[1:]] = api_value(field, read)
 
 
 def _anchor(pattern: str) -> str:

@@ -1,0 +1,296 @@
+"""Every Table Schema type, and bounds on dates, times and months.
+
+One schema with each type and format, a valid file and a file that breaks
+the schema: frictionless's own verdict on each file is the reference, the
+import must agree with it cell for cell, and the export must pass it.
+Bounds (`formatMinimum` and kin, see dnt_forms/bounds.py) are also
+checked for JSON Schema forms, in the API, the HTML form and the schema
+checker.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from conftest import csrf_from, public_rows
+from frictionless import Resource, Schema
+
+from dnt_forms.errors import InvalidSchemaError
+from dnt_forms.fastcheck import compile_check
+from dnt_forms.schemas import load_text
+from dnt_forms.validation import _validator
+
+TABLE = {
+    "name": "types-ts",
+    "title": "Tous les types",
+    "primaryKey": ["code"],
+    "fields": [
+        {"name": "code", "type": "string", "constraints": {"required": True}},
+        {"name": "courriel", "type": "string", "format": "email"},
+        {"name": "site", "type": "string", "format": "uri"},
+        {"name": "montant", "type": "number", "decimalChar": ","},
+        {"name": "nombre", "type": "integer", "constraints": {"minimum": 0}},
+        {
+            "name": "actif",
+            "type": "boolean",
+            "trueValues": ["Oui"],
+            "falseValues": ["Non"],
+        },
+        {
+            "name": "jour",
+            "type": "date",
+            "format": "%d/%m/%Y",
+            "constraints": {"minimum": "01/01/2000", "maximum": "31/12/2030"},
+        },
+        {"name": "jour_iso", "type": "date", "constraints": {"minimum": "2000-01-01"}},
+        {
+            "name": "instant",
+            "type": "datetime",
+            "constraints": {"maximum": "2030-01-01T00:00:00Z"},
+        },
+        {
+            "name": "heure",
+            "type": "time",
+            "constraints": {"minimum": "08:00:00", "maximum": "20:00:00"},
+        },
+        {"name": "annee", "type": "year", "constraints": {"minimum": 1900}},
+        {"name": "mois", "type": "yearmonth", "constraints": {"minimum": "2000-01"}},
+        {"name": "duree", "type": "duration"},
+        {"name": "point", "type": "geopoint"},
+        {"name": "point_tab", "type": "geopoint", "format": "array"},
+        {"name": "point_obj", "type": "geopoint", "format": "object"},
+        {"name": "liste", "type": "array"},
+        {"name": "objet", "type": "object"},
+        {"name": "libre", "type": "any"},
+    ],
+}
+for _field in TABLE["fields"]:
+    _field["description"] = f"Réutilisé par les tests ({_field['name']})."
+
+HEADER = (
+    "code,courriel,site,montant,nombre,actif,jour,jour_iso,instant,heure,annee,"
+    "mois,duree,point,point_tab,point_obj,liste,objet,libre\n"
+)
+VALID = HEADER + (
+    'A1,a@b.fr,https://x.fr,"12,5",3,Oui,01/02/2020,2020-02-01,'
+    '2020-01-01T10:00:00Z,10:30:00,2020,2020-05,P1DT2H,"2.35,48.85",'
+    '"[2.35, 48.85]","{""lon"": 2.35, ""lat"": 48.85}","[""a"", ""b""]",'
+    '"{""k"": 1}",quoi\n'
+    "A2,,,,,Non,31/12/2030,2000-01-01,2029-12-31T23:00:00+01:00,20:00:00,1900,"
+    "2000-01,PT30M,,,,,,\n"
+)
+INVALID = HEADER + (
+    "B1,,,,,,01/01/1999,1999-12-31,2031-01-01T00:00:00Z,07:00:00,1800,1999-12,"
+    ",,,,,,\n"
+    "B2,,,,,,2020-01-01,,,25:00:00,,2020-13,P1X,,,,,,\n"
+    "B3,,,,,,01/01/2031,,2030-01-01T01:00:01+01:00,20:00:01,,,,,,,,,\n"
+)
+
+
+@pytest.fixture
+def types_form(app, make_form, tmp_path):
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(TABLE), encoding="utf-8")
+    make_form(path, "types-ts")
+    return path
+
+
+def _frictionless_flags(schema_path, csv_path) -> set[tuple[int, str]]:
+    schema = Schema.from_descriptor(json.loads(schema_path.read_text("utf-8")))
+    resource = Resource(
+        path=csv_path.name, basepath=str(csv_path.parent), schema=schema
+    )
+    report = resource.validate()
+    assert all(hasattr(e, "row_number") for t in report.tasks for e in t.errors)
+    return {(e.row_number, e.field_name) for t in report.tasks for e in t.errors}
+
+
+def _import(app, path):
+    from dnt_forms.entries import form_for_admin
+    from dnt_forms.imports import import_file
+
+    with app.app_context():
+        return import_file(form_for_admin("types-ts"), path, None)
+
+
+def test_every_type_imports_and_exports_as_frictionless_reads_it(
+    app, types_form, tmp_path
+):
+    source = tmp_path / "valid.csv"
+    source.write_text(VALID, encoding="utf-8")
+    assert _frictionless_flags(types_form, source) == set()
+
+    assert _import(app, source).created == 2
+    first, second = public_rows(app, "types-ts")
+    assert first["mois"] == "2020-05"
+    assert first["duree"] == "P1DT2H"
+    assert first["jour"] == "2020-02-01"
+    assert first["montant"] == 12.5
+    assert json.loads(first["point_obj"]) == [2.35, 48.85]
+    assert second["mois"] == "2000-01"
+    assert second["duree"] == "PT30M"
+    # Bounds are inclusive, and an instant compares as an instant.
+    assert second["instant"] == "2029-12-31T23:00:00+01:00"
+
+    from dnt_forms.entries import form_for_admin
+    from dnt_forms.exports import write_csv
+
+    exported = tmp_path / "export.csv"
+    with app.app_context(), open(exported, "w", encoding="utf-8", newline="") as out:
+        write_csv(form_for_admin("types-ts"), out)
+    assert _frictionless_flags(types_form, exported) == set()
+    with open(exported, encoding="utf-8", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert written[0]["jour"] == "01/02/2020"
+    assert written[0]["montant"] == "12,5"
+    assert (written[0]["mois"], written[0]["duree"]) == ("2020-05", "P1DT2H")
+
+
+def test_cells_frictionless_refuses_are_refused_and_nothing_is_stored(
+    app, types_form, tmp_path
+):
+    from dnt_forms.imports import ImportRefused
+
+    source = tmp_path / "invalid.csv"
+    source.write_text(INVALID, encoding="utf-8")
+    flagged = _frictionless_flags(types_form, source)
+    assert len(flagged) >= 12
+
+    with pytest.raises(ImportRefused) as info:
+        _import(app, source)
+    problems = info.value.problems
+    assert {(p.line, p.column) for p in problems} == flagged
+    assert public_rows(app, "types-ts") == []
+    by_place = {(p.line, p.column): p.message for p in problems}
+    assert by_place[(2, "jour")] == "Ne doit pas être antérieur à 01/01/2000."
+    assert by_place[(4, "jour")] == "Ne doit pas être postérieur à 31/12/2030."
+    assert by_place[(2, "heure")] == "Ne doit pas être antérieur à 08:00."
+    assert by_place[(2, "mois")] == "Ne doit pas être antérieur à 2000-01."
+    assert "01/01/2030 01:00 (heure de Paris)" in by_place[(2, "instant")]
+    assert "par exemple 10:30:00" in by_place[(3, "heure")]
+    assert "une année et un mois" in by_place[(3, "mois")]
+    assert "une durée" in by_place[(3, "duree")]
+
+
+def test_an_unreadable_bound_is_refused_at_load_with_its_path():
+    broken = {
+        "name": "bornes",
+        "fields": [
+            {"name": "a", "type": "string"},
+            {
+                "name": "jour",
+                "type": "date",
+                "format": "%d/%m/%Y",
+                "constraints": {"minimum": "2020-01-01"},
+            },
+        ],
+    }
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps(broken))
+    (problem,) = [p for p in info.value.problems if p.keyword == "minimum"]
+    assert problem.path == "/fields/1/constraints/minimum"
+    assert "illisible" in problem.message
+
+
+JSON_FORM = {
+    "title": "Réservations",
+    "type": "object",
+    "required": ["jour"],
+    "properties": {
+        "jour": {
+            "type": "string",
+            "format": "date",
+            "title": "Jour",
+            "x-purpose": "Planifier les salles.",
+            "formatMinimum": "2025-01-01",
+            "formatExclusiveMaximum": "2026-01-01",
+        },
+        "debut": {
+            "type": "string",
+            "format": "time",
+            "title": "Début",
+            "x-purpose": "Ouvrir la salle.",
+            "formatMinimum": "08:00:00",
+        },
+    },
+}
+
+
+def test_bounds_in_a_json_schema_form(app, make_form, agent, token):
+    make_form(JSON_FORM, "reservations")
+    url = "/api/v1/forms/reservations/entries"
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = agent.post(
+        url, json={"jour": "2026-01-01", "debut": "07:59:00"}, headers=headers
+    )
+    assert refused.status_code == 422
+    errors = {e["path"]: e["message"] for e in refused.get_json()["errors"]}
+    assert errors == {
+        "/jour": "Jour : doit être antérieur à 01/01/2026.",
+        "/debut": "Début : ne doit pas être antérieur à 08:00.",
+    }
+    english = agent.post(
+        url,
+        json={"jour": "2024-12-31"},
+        headers={**headers, "Accept-Language": "en"},
+    )
+    assert english.get_json()["errors"][0]["message"] == (
+        "Jour: must not be earlier than 01/01/2025."
+    )
+    assert (
+        agent.post(
+            url, json={"jour": "2025-12-31", "debut": "08:00:00"}, headers=headers
+        ).status_code
+        == 201
+    )
+
+    # The form says the bounds, tied to the input, and keeps what was typed.
+    page = agent.get("/formulaires/reservations/")
+    assert "au plus tôt le 01/01/2025, avant le 01/01/2026" in page.text
+    posted = agent.post(
+        "/formulaires/reservations/",
+        data={"jour": "12/03/2024", "debut": "", "csrf_token": csrf_from(page.text)},
+    )
+    assert posted.status_code == 422
+    assert "<title>Erreur" in posted.text
+    assert "Ne doit pas être antérieur à 01/01/2025." in posted.text
+    assert 'value="2024-03-12"' in posted.text
+
+
+def test_quick_check_agrees_with_jsonschema_on_bounds():
+    schema = load_text(json.dumps(JSON_FORM)).canonical
+    quick = compile_check(schema)
+    assert quick is not None
+    validator = _validator(json.dumps(schema))
+    for day in ("2024-12-31", "2025-01-01", "2025-12-31", "2026-01-01", "2025-02-30"):
+        for start in (None, "07:59:59", "08:00:00", "23:00:00"):
+            data = {"jour": day} if start is None else {"jour": day, "debut": start}
+            if quick(data):
+                assert validator.is_valid(data), data
+            else:
+                assert not validator.is_valid(data), data
+
+
+@pytest.mark.parametrize(
+    "prop, where",
+    [
+        ({"type": "string", "format": "email", "formatMinimum": "a"}, "formatMinimum"),
+        (
+            {"type": "string", "format": "date", "formatMaximum": "31/12/2025"},
+            "formatMaximum",
+        ),
+    ],
+)
+def test_schema_check_refuses_misplaced_or_unreadable_bounds(prop, where):
+    schema = {
+        "title": "Bornes",
+        "type": "object",
+        "properties": {"champ": {**prop, "title": "Champ", "x-purpose": "Tester."}},
+    }
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps(schema))
+    assert [(p.path, p.keyword) for p in info.value.problems] == [
+        (f"/properties/champ/{where}", where)
+    ]
