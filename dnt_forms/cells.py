@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -206,12 +207,27 @@ TS_EXAMPLES = {
 }
 
 
+# strftime's codes as a French reader knows them (JJ/MM/AAAA).
+_STRFTIME_WORDS = {
+    "%Y": "AAAA",
+    "%y": "AA",
+    "%m": "MM",
+    "%d": "JJ",
+    "%H": "HH",
+    "%M": "MM",
+    "%S": "SS",
+    "%%": "%",
+}
+_STRFTIME_RE = re.compile("|".join(map(re.escape, _STRFTIME_WORDS)))
+
+
 def _format_hint(ts_field) -> str:
     if ts_field.type in ("date", "datetime", "time") and ts_field.format not in (
         "default",
         "any",
     ):
-        return f" au format « {ts_field.format} »"
+        words = _STRFTIME_RE.sub(lambda m: _STRFTIME_WORDS[m[0]], ts_field.format)
+        return f" au format « {words} »"
     if ts_field.type == "boolean":
         words = [*ts_field.true_values, *ts_field.false_values]
         return " : " + ", ".join(f"« {w} »" for w in words)

@@ -356,7 +356,8 @@ def schema_import_command(file, slug, draft, to_complete) -> None:
         _print_problems(exc)
         sys.exit(1)
     _print_warnings(loaded.warnings)
-    state = "brouillon" if draft else "publié"
+    # An unchanged schema keeps its version, published or not.
+    state = "publié" if installed.version.published else "brouillon"
     outcome = "installé" if installed.changed else "inchangé"
     click.echo(f"Formulaire {outcome}, version {installed.version.number} ({state}) :")
     click.echo(slug)

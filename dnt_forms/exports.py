@@ -233,6 +233,15 @@ def write_json(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
     hidden_lists = [
         s for s in lists_of(opened.specs) if not (s.published or all_fields)
     ]
+    # Removed fields stay published (migrate.py): their values, kept apart
+    # from the entry's data, come under their column's name.
+    from .schemas.versions import publication_specs
+
+    retired = [
+        s.column
+        for s in publication_specs(opened.form, opened.version)
+        if s.retired and (s.published or all_fields)
+    ]
     codes = _org_codes()
     out.write("[")
     count = 0
@@ -242,6 +251,9 @@ def write_json(opened: OpenForm, out: IO[str], all_fields: bool = False) -> int:
             remove_at(data, spec.path)
         record = public_row(stored, [], codes, data)
         record.update(data)
+        if retired and stored.retired_json:
+            kept = json.loads(stored.retired_json)
+            record.update((c, kept[c]) for c in retired if c in kept)
         out.write(
             ("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False)
         )

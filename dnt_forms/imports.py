@@ -197,7 +197,8 @@ class _KeyCheck:
 
     Claims are checked a batch at a time, in a temporary SQLite table
     rather than in memory, so that memory stays flat: the keys of the form
-    and of the file so far (line 0: held by an existing entry).
+    and of the file so far (a line of the file, or minus the id of the
+    stored entry that holds it).
     """
 
     def __init__(self, raw: sqlite3.Cursor, form_id: int, by_field: dict):
@@ -210,7 +211,7 @@ class _KeyCheck:
             "PRIMARY KEY (name, value))"
         )
         raw.execute(
-            "INSERT INTO temp.import_keys SELECT key_name, key_value, 0 "
+            "INSERT INTO temp.import_keys SELECT key_name, key_value, -entry_id "
             "FROM entry_keys WHERE form_id = ?",
             (form_id,),
         )
@@ -223,7 +224,7 @@ class _KeyCheck:
         for name, value, specs in keys:
             first = self.pending.setdefault((name, value), (line, specs[0]))
             if first[0] != line:
-                found.append(self._taken(line, name, specs[0], first[0]))
+                found.append(self._taken(line, name, value, specs[0], first[0]))
         return found
 
     def flush(self) -> list[Problem]:
@@ -244,17 +245,20 @@ class _KeyCheck:
                     ).fetchone()[0]
                     if holder != line:
                         spec = self.pending[(name, value)][1]
-                        found.append(self._taken(line, name, spec, holder))
+                        found.append(self._taken(line, name, value, spec, holder))
             self.pending = {}
         return found
 
-    def _taken(self, line: int, name: str, spec: FieldSpec, holder: int) -> Problem:
+    def _taken(
+        self, line: int, name: str, value: str, spec: FieldSpec, holder: int
+    ) -> Problem:
+        parts = json.loads(value)
+        shown = " + ".join(map(str, parts)) if isinstance(parts, list) else parts
+        by = f"la ligne {holder}" if holder > 0 else f"l'entrée n° {-holder}"
         return Problem(
             line,
             self.by_field.get(spec.html_name, spec.title),
-            f"clé « {name} » déjà prise (ligne {holder})"
-            if holder
-            else f"clé « {name} » déjà prise par une entrée existante",
+            f"« {shown} » déjà pris par {by} (clé « {name} »)",
             spec.html_name,
             kind="key",
         )

@@ -222,7 +222,14 @@ def apply(plan: Plan, *, to_complete: bool, user: User | None = None) -> Plan:
         old_data = entry.data
         changes = {}
         for old_path, new_path in plan.renames.items():
-            changes["__".join(new_path)] = ["(renommé)", "__".join(old_path)]
+            # [before, after] as for any change, so that store.data_at can
+            # rebuild the entry as it was: the value left the old name for
+            # the new one.
+            moved = value_at(old_data, old_path)
+            if moved is not None:
+                old_name, new_name = "__".join(old_path), "__".join(new_path)
+                changes[old_name] = [moved, f"(renommé en « {new_name} »)"]
+                changes[new_name] = [None, moved]
         if retired:
             stored = json.loads(entry.retired_json or "{}")
             stored.update(retired)

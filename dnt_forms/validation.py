@@ -247,6 +247,15 @@ def french_message(error, spec: FieldSpec | None) -> str:
 def _type_message(value, error, spec) -> str:
     kinds = value if isinstance(value, list) else [value]
     names = [str(TYPE_NAMES.get(k, k)) for k in kinds if k != "null"]
+    instance = error.instance
+    if isinstance(instance, str) and "string" not in kinds:
+        # "4" is not 4: without the value, the message reads as nonsense
+        # (a value kept as typed when a field changed type, a quoted number).
+        return _(
+            "Doit être %(kinds)s : « %(value)s » est un texte.",
+            kinds=_(" ou ").join(names),
+            value=_short(instance),
+        )
     return _("Doit être %(kinds)s.", kinds=_(" ou ").join(names))
 
 
@@ -294,12 +303,24 @@ def _format_message(value, error, spec) -> str:
 
 
 def _pattern_message(value, error, spec) -> str:
+    typed = _short(error.instance)
     if spec and spec.examples:
         return _(
-            "Ne respecte pas la forme attendue, par exemple « %(example)s ».",
+            "« %(typed)s » ne respecte pas la forme attendue, par exemple "
+            "« %(example)s ».",
+            typed=typed,
             example=spec.examples[0],
         )
-    return _("Ne respecte pas la forme attendue (motif %(pattern)s).", pattern=value)
+    return _(
+        "« %(typed)s » ne respecte pas la forme attendue (motif %(pattern)s).",
+        typed=typed,
+        pattern=value,
+    )
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _enum_message(value, error, spec) -> str:

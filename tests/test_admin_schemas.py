@@ -107,6 +107,11 @@ def test_publication_checks_entries_and_asks_before_to_complete(admin, app, make
     assert [r["_state"] for r in rows] == ["to_complete", "to_complete"]
     assert [r["nom"] for r in rows] == ["A", "B"]
 
+    # Once published, the check page has nothing left to offer.
+    check = unescape(admin.get("/admin/formulaires/ruchers/verification").text)
+    assert "Rien à publier" in check and "la version 2, est déjà publiée" in check
+    assert "/publier" not in check
+
     versions = unescape(admin.get("/admin/formulaires/ruchers/versions").text)
     assert "Version 2 (en usage)" in versions
     assert "« Commune » (commune) : ajouté" in versions

@@ -174,7 +174,7 @@ def test_existing_key_is_refused(app, salles, tmp_path):
     _import(app, path)
     path.write_text("nom;capacite\nB;1\nA;2\n", encoding="utf-8")
     (problem,) = _refused(app, path)
-    assert problem.line == 3 and "déjà prise" in problem.message
+    assert problem.line == 3 and "déjà pris" in problem.message
     assert len(public_rows(app, "salles")) == 1
 
 
@@ -196,11 +196,11 @@ def test_repeated_keys_are_found_across_batches_in_file_order(app, salles, tmp_p
     problems = _refused(app, path)
     found = [(p.line, p.column, p.message) for p in problems]
     assert found == [
-        (12, "nom", "clé « nom » déjà prise (ligne 5)"),
+        (12, "nom", "« Salle 3 » déjà pris par la ligne 5 (clé « nom »)"),
         (BATCH + 7, "capacite", found[1][2]),
-        (BATCH + 52, "nom", "clé « nom » déjà prise (ligne 9)"),
-        (BATCH + 62, "nom", "clé « nom » déjà prise par une entrée existante"),
-        (BATCH + 72, "nom", "clé « nom » déjà prise (ligne 5)"),
+        (BATCH + 52, "nom", "« Salle 7 » déjà pris par la ligne 9 (clé « nom »)"),
+        (BATCH + 62, "nom", "« Existante » déjà pris par l'entrée n° 1 (clé « nom »)"),
+        (BATCH + 72, "nom", "« Salle 3 » déjà pris par la ligne 5 (clé « nom »)"),
     ]
     assert [r["nom"] for r in public_rows(app, "salles")] == ["Existante"]
     # Nothing of the refused file is held: the same names import afterwards.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import re
+from html import unescape
 
 import pytest
 import requests
@@ -258,3 +260,108 @@ def test_a_removed_list_stays_published_with_its_rows(app, make_form):
     with app.app_context():
         sync_all(app.extensions["dnt_public"], rebuild=True)
     assert published() == (rows, purpose)
+
+
+def test_a_to_complete_entry_shows_what_to_fix_and_keeps_its_value(
+    app, make_form, agent
+):
+    """A value kept as typed in a field that changed type is shown as it is
+    (a number input would show an empty box, and a save would erase it),
+    and the entry page says what the new version asks."""
+    from dnt_forms.auth import find_user
+    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    v1 = {
+        "type": "object",
+        "properties": {
+            "places": {"type": "string", "title": "Places", "x-purpose": "Accueil."}
+        },
+    }
+    make_form(v1, "bancs")
+    with app.app_context():
+        entry = save_new_entry(
+            form_for_admin("bancs"), {"places": "deux"}, find_user("agent@paris.fr")
+        )
+        entry_id = entry.id
+        v2 = copy.deepcopy(v1)
+        v2["properties"]["places"]["type"] = "integer"
+        install(load_text(json.dumps(v2)), "bancs", to_complete=True)
+
+    page = agent.get(f"/formulaires/bancs/entrees/{entry_id}").text
+    assert "À compléter pour la version 2" in page
+    assert "Places : doit être un nombre entier : « deux » est un texte." in page
+    field = re.search(r'<input[^>]* name="places"[^>]*>', page)[0]
+    assert 'type="text"' in field and 'value="deux"' in field
+    assert 'aria-invalid="true"' in field and "-erreur" in field
+
+
+def test_every_export_keeps_a_removed_field(app, make_form, tmp_path):
+    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.exports import export
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    v1 = {
+        "type": "object",
+        "properties": {
+            "nom": {"type": "string", "title": "Nom"},
+            "commentaire": {"type": "string", "title": "Commentaire"},
+        },
+    }
+    make_form(v1, "bancs")
+    with app.app_context():
+        save_new_entry(
+            form_for_admin("bancs"), {"nom": "B1", "commentaire": "Près"}, None
+        )
+        v2 = copy.deepcopy(v1)
+        del v2["properties"]["commentaire"]
+        install(load_text(json.dumps(v2)), "bancs")
+        opened = form_for_admin("bancs")
+        export(opened, "json", tmp_path / "out.json")
+        export(opened, "csv", tmp_path / "out.csv")
+    [record] = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert (record["nom"], record["commentaire"]) == ("B1", "Près")
+    with open(tmp_path / "out.csv", encoding="utf-8", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["nom"], row["commentaire"]) == ("B1", "Près")
+
+
+def test_a_rename_reads_forward_in_the_history(app, make_form, agent):
+    from dnt_forms.auth import find_user
+    from dnt_forms.db import db
+    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.models import Entry
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+    from dnt_forms.store import data_at
+
+    v1 = {
+        "type": "object",
+        "properties": {"adresse": {"type": "string", "title": "Adresse"}},
+    }
+    make_form(v1, "bancs")
+    with app.app_context():
+        entry_id = save_new_entry(
+            form_for_admin("bancs"), {"adresse": "1 rue"}, find_user("agent@paris.fr")
+        ).id
+        v2 = {
+            "type": "object",
+            "properties": {
+                "localisation": {
+                    "type": "string",
+                    "title": "Localisation",
+                    "x-renamed-from": "adresse",
+                }
+            },
+        }
+        install(load_text(json.dumps(v2)), "bancs")
+        entry = db.session.get(Entry, entry_id)
+        assert entry.data == {"localisation": "1 rue"}
+        assert data_at(entry, 1) == {"adresse": "1 rue"}
+    page = agent.get(f"/formulaires/bancs/entrees/{entry_id}").text
+    assert "adresse : 1 rue → (renommé en « localisation »)" in unescape(page)
+    assert "Localisation : (vide) → 1 rue" in unescape(page)
+    # Times are those of a French clock, not UTC.
+    assert "UTC" not in page

@@ -294,3 +294,75 @@ def test_schema_check_refuses_misplaced_or_unreadable_bounds(prop, where):
     assert [(p.path, p.keyword) for p in info.value.problems] == [
         (f"/properties/champ/{where}", where)
     ]
+
+
+@pytest.mark.parametrize(
+    "fields, extra, path, keyword, words",
+    [
+        ([{"name": "a", "type": "dat"}], {}, "/fields/0/type", "type", "type « dat »"),
+        (
+            [{"name": "a", "type": "integer", "constraints": {"minimun": 1}}],
+            {},
+            "/fields/0/constraints/minimun",
+            "minimun",
+            "contrainte « minimun » inconnue",
+        ),
+        ([{"type": "integer"}], {}, "/fields/0/name", "name", "n'a pas de nom"),
+        (
+            [{"name": "a"}, {"name": "a"}],
+            {},
+            "/fields/1/name",
+            "name",
+            "déjà pris par le champ n° 1",
+        ),
+        (
+            [{"name": "a"}],
+            {"primaryKey": ["id_locale"]},
+            "/primaryKey",
+            "primaryKey",
+            "« id_locale »",
+        ),
+    ],
+)
+def test_table_schema_mistakes_are_refused_in_french_at_their_field(
+    fields, extra, path, keyword, words
+):
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps({"fields": fields, **extra}))
+    [(found_path, found_keyword, message)] = [
+        (p.path, p.keyword, p.message) for p in info.value.problems
+    ]
+    assert (found_path, found_keyword) == (path, keyword)
+    assert words in message
+
+
+def test_table_schema_warnings_point_into_its_fields():
+    loaded = load_text(json.dumps({"fields": [{"name": "a"}, {"name": "b"}]}))
+    assert {w.path for w in loaded.warnings} == {"/fields/0", "/fields/1"}
+
+
+def test_a_mistyped_keyword_is_named_with_the_one_meant():
+    schema = {
+        "title": "Fautes",
+        "type": "object",
+        "requird": ["a"],
+        "properties": {
+            "a": {
+                "type": "string",
+                "title": "A",
+                "x-purpose": "Tester.",
+                "maxlength": 3,
+            }
+        },
+    }
+    messages = {w.path: w.message for w in load_text(json.dumps(schema)).warnings}
+    assert messages["/requird"].endswith("vouliez-vous dire « required » ?")
+    assert messages["/properties/a/maxlength"].endswith(
+        "vouliez-vous dire « maxLength » ?"
+    )
+
+
+def test_an_empty_schema_says_so():
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text("  \n")
+    assert "schéma vide" in info.value.problems[0].message

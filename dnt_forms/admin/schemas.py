@@ -249,7 +249,12 @@ def publish_check(slug):
     form = form_or_404(slug)
     if not form.versions:
         abort(404)
-    checked = plan(form, form.versions[-1])
+    latest = form.versions[-1]
+    if latest.number == form.current_version:
+        return render_template(
+            "admin/publish_check.html", form=form, title=form_title(form), plan=None
+        )
+    checked = plan(form, latest)
     db.session.rollback()
     return render_template(
         "admin/publish_check.html", form=form, title=form_title(form), plan=checked

@@ -58,6 +58,16 @@ def load_text(text: str, folder: Path | None = None) -> LoadedSchema:
     `folder` is where the schema's file lies: shared definition files it
     references are looked up there, then in the shipped form_schemas/.
     """
+    if not text.strip():
+        raise InvalidSchemaError(
+            [
+                SchemaProblem(
+                    "",
+                    "schéma vide : collez un schéma JSON ou choisissez un fichier",
+                    "json",
+                )
+            ]
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -75,7 +85,14 @@ def load_text(text: str, folder: Path | None = None) -> LoadedSchema:
 
     if looks_like_table_schema(data):
         canonical, warnings, repaired = import_table_schema(data)
-        warnings = warnings + check_json_schema(canonical)
+        try:
+            checked = check_json_schema(canonical)
+        except InvalidSchemaError as exc:
+            raise InvalidSchemaError(
+                table_paths(exc.problems, repaired),
+                warnings + table_paths(exc.warnings, repaired),
+            ) from None
+        warnings = warnings + table_paths(checked, repaired)
         return LoadedSchema(canonical, "tableschema", text, warnings, repaired)
 
     check_meta_schema(data)
@@ -83,6 +100,21 @@ def load_text(text: str, folder: Path | None = None) -> LoadedSchema:
     canonical = canonical_schema(data, folders)
     warnings = check_json_schema(canonical)
     return LoadedSchema(canonical, "jsonschema", text, warnings)
+
+
+def table_paths(problems: list[SchemaProblem], table: dict) -> list[SchemaProblem]:
+    """Problems found on the JSON Schema made from a Table Schema, at the
+    place of the Table Schema file that the admin edits: /fields/3, not
+    /properties/nom."""
+    index = {f["name"]: i for i, f in enumerate(table["fields"])}
+    out = []
+    for problem in problems:
+        parts = problem.path.split("/")
+        if len(parts) >= 3 and parts[1] == "properties" and parts[2] in index:
+            path = "/".join(["", "fields", str(index[parts[2]]), *parts[3:]])
+            problem = SchemaProblem(path, problem.message, problem.keyword)
+        out.append(problem)
+    return out
 
 
 def load_file(path: str | Path) -> LoadedSchema:

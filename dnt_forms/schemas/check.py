@@ -7,6 +7,7 @@ refused or listed as a warning.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 
@@ -251,9 +252,7 @@ def _check_root(schema: dict, problems: list, warnings: list) -> None:
 
     for key in schema:
         if key not in ROOT_KEYS and key not in NOT_YET and not key.startswith("x-"):
-            warnings.append(
-                SchemaProblem(f"/{_escape(key)}", f"mot-clé « {key} » ignoré", key)
-            )
+            warnings.append(SchemaProblem(f"/{_escape(key)}", _ignored(key), key))
 
     _check_properties(schema, "", problems, warnings)
     _check_unique_key(schema, problems)
@@ -352,11 +351,7 @@ def _check_property(name, prop, path, problems, warnings) -> None:
                 )
             )
         else:
-            warnings.append(
-                SchemaProblem(
-                    f"{path}/{_escape(key)}", f"mot-clé « {key} » ignoré", key
-                )
-            )
+            warnings.append(SchemaProblem(f"{path}/{_escape(key)}", _ignored(key), key))
 
     if kind == "array":
         _check_array(prop, path, problems, warnings)
@@ -422,11 +417,7 @@ def _check_group(name: str, prop: dict, path: str, problems, warnings) -> None:
         if key in GROUP_KEYS or key in ANNOTATIONS or key.startswith("x-"):
             continue
         if key not in NOT_YET:
-            warnings.append(
-                SchemaProblem(
-                    f"{path}/{_escape(key)}", f"mot-clé « {key} » ignoré", key
-                )
-            )
+            warnings.append(SchemaProblem(f"{path}/{_escape(key)}", _ignored(key), key))
     if not (prop.get("x-purpose") or prop.get("description")):
         warnings.append(
             SchemaProblem(
@@ -507,6 +498,25 @@ def _check_bounds(prop: dict, path: str, problems: list) -> None:
                     where, f"borne « {prop[key]} » illisible : attendu {expected}", key
                 )
             )
+
+
+def _ignored(key: str) -> str:
+    """The warning for a keyword nothing acts on, naming the one the admin
+    probably meant: "maxlength" and "formt" are typos, not new keywords."""
+    known = sorted(
+        {k for keys in ASSERTIONS.values() for k in keys}
+        | ANNOTATIONS
+        | ROOT_KEYS
+        | set(NOT_YET)
+        | set(GROUP_KEYS)
+    )
+    by_case = {k.casefold(): k for k in known}
+    guess = by_case.get(key.casefold()) or next(
+        iter(difflib.get_close_matches(key, known, n=1, cutoff=0.8)), None
+    )
+    if guess:
+        return f"mot-clé « {key} » ignoré : vouliez-vous dire « {guess} » ?"
+    return f"mot-clé « {key} » ignoré"
 
 
 def _check_x_ref(prop: dict, path: str, problems: list) -> None:

@@ -11,7 +11,7 @@ import copy
 import logging
 import re
 
-from frictionless import FrictionlessException, Schema
+from frictionless import Field, FrictionlessException, Schema, system
 
 from ..errors import InvalidSchemaError, SchemaProblem
 from ..tabular import api_value
@@ -93,21 +93,138 @@ def import_table_schema(descriptor: dict) -> tuple[dict, list[SchemaProblem], di
     """Return (canonical form schema, warnings, repaired Table Schema)."""
     warnings: list[SchemaProblem] = []
     repaired = repair(copy.deepcopy(descriptor), warnings)
+    problems = structure_problems(repaired)
+    if problems:
+        raise InvalidSchemaError(problems, warnings)
 
     try:
         schema = Schema.from_descriptor(repaired)
     except FrictionlessException as exc:
-        problems = [
-            SchemaProblem("", f"Table Schema invalide : {err.message}", err.type)
-            for err in (exc.reasons or [exc.error])
-        ]
-        raise InvalidSchemaError(problems, warnings) from None
+        raise InvalidSchemaError(_located(repaired, exc), warnings) from None
 
     problems: list[SchemaProblem] = []
     canonical = _to_json_schema(repaired, schema, problems, warnings)
     if problems:
         raise InvalidSchemaError(problems, warnings)
     return canonical, warnings, repaired
+
+
+TS_TYPES = (
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "date",
+    "datetime",
+    "time",
+    "year",
+    "yearmonth",
+    "duration",
+    "geopoint",
+    "geojson",
+    "array",
+    "list",
+    "object",
+    "any",
+)
+
+
+def structure_problems(desc: dict) -> list[SchemaProblem]:
+    """The mistakes of shape an admin makes, in French at their path:
+    frictionless would say them in English, for the schema as a whole."""
+    problems = []
+    names: dict[str, int] = {}
+    for index, field in enumerate(desc["fields"]):
+        path = f"/fields/{index}"
+        if not isinstance(field, dict):
+            problems.append(SchemaProblem(path, "un champ doit être un objet", "type"))
+            continue
+        name = field.get("name")
+        if not isinstance(name, str) or not name:
+            problems.append(
+                SchemaProblem(
+                    f"{path}/name",
+                    f"le champ n° {index + 1} n'a pas de nom (« name »)",
+                    "name",
+                )
+            )
+        elif name in names:
+            problems.append(
+                SchemaProblem(
+                    f"{path}/name",
+                    f"nom « {name} » déjà pris par le champ n° {names[name] + 1} "
+                    f"(/fields/{names[name]})",
+                    "name",
+                )
+            )
+        else:
+            names[name] = index
+        kind = field.get("type", "any")
+        if kind not in TS_TYPES:
+            problems.append(
+                SchemaProblem(
+                    f"{path}/type",
+                    f"type « {kind} » inconnu : utilisez {', '.join(TS_TYPES)}",
+                    "type",
+                )
+            )
+            continue
+        constraints = field.get("constraints", {})
+        if not isinstance(constraints, dict):
+            problems.append(
+                SchemaProblem(
+                    f"{path}/constraints",
+                    "« constraints » doit être un objet",
+                    "constraints",
+                )
+            )
+            continue
+        # "unique" holds for every type: frictionless checks it on rows.
+        supported = [*system.select_field_class(kind).supported_constraints, "unique"]
+        for key in constraints:
+            if key not in supported:
+                problems.append(
+                    SchemaProblem(
+                        f"{path}/constraints/{key}",
+                        f"contrainte « {key} » inconnue pour un champ {kind} : "
+                        f"utilisez {', '.join(supported)}",
+                        key,
+                    )
+                )
+    key = desc.get("primaryKey")
+    for part in [key] if isinstance(key, str) else key or []:
+        if part not in names:
+            problems.append(
+                SchemaProblem(
+                    "/primaryKey",
+                    f"clé primaire : aucun champ ne s'appelle « {part} »",
+                    "primaryKey",
+                )
+            )
+    return problems
+
+
+def _located(desc: dict, exc: FrictionlessException) -> list[SchemaProblem]:
+    """What frictionless refused, at the field it refused when one is."""
+    for index, field in enumerate(desc["fields"]):
+        try:
+            Field.from_descriptor(field)
+        except FrictionlessException as field_exc:
+            err = field_exc.error
+            return [
+                SchemaProblem(
+                    f"/fields/{index}",
+                    f"champ « {field.get('name')} » refusé par frictionless : "
+                    f"{err.message}",
+                    err.type,
+                )
+            ]
+    return [
+        SchemaProblem(
+            "", f"Table Schema refusé par frictionless : {err.message}", err.type
+        )
+        for err in (exc.reasons or [exc.error])
+    ]
 
 
 def repair(desc: dict, warnings: list[SchemaProblem]) -> dict:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import tempfile
+from datetime import datetime, timezone
 
 from flask import (
     Blueprint,
@@ -45,7 +47,7 @@ from ..forms import (
 )
 from ..permissions import can_see_entry, manages
 from ..store import entries_for, get_entry
-from ..validation import draft_errors
+from ..validation import PARIS, draft_errors
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +88,40 @@ def inject_user():
     }
 
 
+@bp.app_template_filter("paris")
+def paris_time(moment: datetime, pattern: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored instant (UTC, without offset, as SQLAlchemy keeps it) in
+    the time people read on their clocks."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(PARIS).strftime(pattern)
+
+
 @bp.app_template_filter("shown")
 def shown_filter(value, spec):
     return display(spec, value)
+
+
+# What a typed input can show: a browser shows an empty box for any other
+# value, which a save would then erase (a "to complete" entry may hold
+# "deux" in what is now a whole-number field).
+_INPUT_VALUES = {
+    "number": re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"),
+    "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+    "time": re.compile(r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"),
+    "datetime-local": re.compile(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?"
+    ),
+}
+
+
+@bp.app_template_global("input_type_for")
+def input_type_for(input_type: str, value) -> str:
+    """The input type, or text when a typed input could not show the value."""
+    pattern = _INPUT_VALUES.get(input_type)
+    if pattern is None or value in (None, "") or pattern.fullmatch(str(value)):
+        return input_type
+    return "text"
 
 
 @bp.app_template_global("field_value")

@@ -52,6 +52,12 @@ def _page(opened, entry, page=None, errors=(), status=200, revision=None):
     if page is None and editable:
         page = page_form(opened.specs, None, entry.data)
     history = history_of(entry)
+    errors = list(errors)
+    pending = []
+    if not errors and entry.state == "to_complete":
+        # What the current version asks of it, said where the agent fixes it.
+        pending = _check(opened, entry.data, "submitted")
+    shown_specs = page.specs if page else opened.specs
     return (
         render_template(
             "views/entry.html",
@@ -69,8 +75,9 @@ def _page(opened, entry, page=None, errors=(), status=200, revision=None):
             wtform=page.wtform if page else None,
             edit_specs=page.specs if page else [],
             revision=revision or entry.revision,
-            page_errors=summary(list(errors), page.specs if page else opened.specs),
-            errors_by_field=by_field(list(errors)),
+            page_errors=summary(errors, shown_specs),
+            pending=summary(pending, shown_specs),
+            errors_by_field=by_field(errors or pending),
         ),
         status,
     )
