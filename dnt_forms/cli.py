@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gettext
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -557,16 +559,28 @@ def serve_command(host, port, workers) -> None:
     run_gunicorn(host, port, workers)
 
 
+def _french_click() -> None:
+    """click words its help and usage errors through gettext's global
+    domain: point it at the French catalogue shipped in translations/
+    (messages click has and the catalogue lacks stay in English)."""
+    from .i18n import TRANSLATIONS
+
+    gettext.bindtextdomain("click", str(TRANSLATIONS))
+    gettext.textdomain("click")
+    # gettext picks the language from the environment at each call; the
+    # command speaks French whatever the machine's locale.
+    os.environ["LANGUAGE"] = "fr"
+
+
 def main() -> None:
-    """Console entry point: click's own usage errors get a French frame."""
+    """Console entry point: click's own usage errors in French too."""
+    _french_click()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Interrompu.", err=True)
         sys.exit(1)
     except click.UsageError as exc:
-        # TODO: click words its usage errors in English; a French catalogue
-        # would need click's gettext domain translated.
         hint = f" (voir « {exc.ctx.command_path} --help »)" if exc.ctx else ""
         click.echo(f"Erreur d'utilisation{hint} : {exc.format_message()}", err=True)
         sys.exit(2)

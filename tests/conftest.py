@@ -55,9 +55,9 @@ def client(app):
     return app.test_client()
 
 
-def run_cli(instance: Path, *args: str, stdin: str | None = None, check=True):
+def run_cli(instance: Path, *args: str, stdin: str | None = None, check=True, env=None):
     """Run the real `dnt-forms` console script on an instance."""
-    env = dict(os.environ, DNT_FORMS_INSTANCE=str(instance))
+    env = dict(os.environ, DNT_FORMS_INSTANCE=str(instance), **(env or {}))
     result = subprocess.run(
         [DNT_FORMS, *args],
         input=stdin,

@@ -52,6 +52,31 @@ def test_errors_are_french_on_stderr_without_traceback(instance, args, message):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["user", "create", "a@b.fr", "--role", "chef"], "n'est pas l'une des valeurs"),
+        (["export"], "Argument manquant"),
+        (["backup", "a", "b"], "Argument en trop : b"),
+        (["import", "--limite"], "Option inconnue"),
+        (["nulle-part"], "Commande inconnue"),
+    ],
+)
+def test_click_usage_errors_are_french(instance, args, message):
+    """click's own messages come from our French catalogue, whatever the
+    machine's locale says."""
+    result = run_cli(instance, *args, check=False, env={"LANG": "C", "LANGUAGE": "en"})
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_help_is_french(instance):
+    result = run_cli(instance, "user", "create", "--help")
+    assert result.stdout.startswith("Utilisation :")
+    assert "Affiche cette aide et s'arrête." in result.stdout
+    assert "[obligatoire]" in result.stdout
+
+
 def test_commands_say_when_they_start_a_new_instance(tmp_path):
     """Run from the wrong folder, a command says it starts an empty instance."""
     missing = tmp_path / "ailleurs"
