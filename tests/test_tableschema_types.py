@@ -336,6 +336,51 @@ def test_table_schema_mistakes_are_refused_in_french_at_their_field(
     assert words in message
 
 
+@pytest.mark.parametrize(
+    "kind, fmt, words",
+    [
+        ("string", "weird", "format « weird » inconnu pour un champ string"),
+        ("geopoint", "lonlat", "utilisez default, array, object"),
+        ("date", "%Q", "format « %Q » illisible"),
+        # Without the year frictionless would read every date in 1900.
+        ("date", "%d/%m", "le jour, le mois et l'année"),
+        ("datetime", "%d/%m/%Y", "l'heure"),
+        ("time", "%Y-%m-%d", "l'heure"),
+        ("date", 12, "doit être un texte"),
+    ],
+)
+def test_a_format_the_type_cannot_read_is_refused(kind, fmt, words):
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps({"fields": [{"name": "a", "type": kind, "format": fmt}]}))
+    [problem] = info.value.problems
+    assert (problem.path, problem.keyword) == ("/fields/0/format", "format")
+    assert words in problem.message
+
+
+@pytest.mark.parametrize(
+    "kind, fmt",
+    [
+        ("date", "%d/%m/%Y"),
+        ("date", "fmt:%Y%m%d"),
+        ("date", "any"),
+        ("datetime", "%d/%m/%Y %Hh%M"),
+        ("time", "%Hh"),
+        ("geopoint", "array"),
+        ("string", "uri"),
+    ],
+)
+def test_formats_frictionless_reads_are_accepted(kind, fmt):
+    load_text(json.dumps({"fields": [{"name": "a", "type": kind, "format": fmt}]}))
+
+
+def test_a_format_without_effect_is_a_warning():
+    loaded = load_text(
+        json.dumps({"fields": [{"name": "a", "type": "number", "format": "x"}]})
+    )
+    [warning] = [w for w in loaded.warnings if w.path == "/fields/0/format"]
+    assert "sans effet" in warning.message
+
+
 def test_table_schema_warnings_point_into_its_fields():
     loaded = load_text(json.dumps({"fields": [{"name": "a"}, {"name": "b"}]}))
     assert {w.path for w in loaded.warnings} == {"/fields/0", "/fields/1"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from datetime import datetime
 
 from frictionless import Field, FrictionlessException, Schema, system
 
@@ -169,6 +170,9 @@ def structure_problems(desc: dict) -> list[SchemaProblem]:
                 )
             )
             continue
+        problem = _format_problem(path, kind, field.get("format"))
+        if problem:
+            problems.append(problem)
         constraints = field.get("constraints", {})
         if not isinstance(constraints, dict):
             problems.append(
@@ -202,6 +206,71 @@ def structure_problems(desc: dict) -> list[SchemaProblem]:
                 )
             )
     return problems
+
+
+# The formats each type reads (Table Schema v1, as frictionless reads them);
+# dates and times also take "any" or a strftime pattern.
+TS_FORMATS = {
+    "string": ("default", "email", "uri", "binary", "uuid", "wkt"),
+    "geopoint": ("default", "array", "object"),
+    "geojson": ("default", "topojson"),
+}
+_DATE_LIKE = {
+    "date": datetime(2025, 3, 12).date(),
+    "datetime": datetime(2025, 3, 12, 14, 30, 5),
+    "time": datetime(2025, 3, 12, 14, 30, 5).time(),
+}
+
+
+def _format_problem(path: str, kind: str, fmt) -> SchemaProblem | None:
+    """A format the field's type cannot read: frictionless would read no
+    value of it (a bad pattern) or refuse it in English."""
+    if fmt is None:
+        return None
+    where = f"{path}/format"
+    if not isinstance(fmt, str):
+        return SchemaProblem(where, "« format » doit être un texte", "format")
+    if kind in TS_FORMATS and fmt not in TS_FORMATS[kind]:
+        return SchemaProblem(
+            where,
+            f"format « {fmt} » inconnu pour un champ {kind} : "
+            f"utilisez {', '.join(TS_FORMATS[kind])}",
+            "format",
+        )
+    if kind in _DATE_LIKE and fmt not in ("default", "any"):
+        pattern = fmt.removeprefix("fmt:")
+        sample = _DATE_LIKE[kind]
+        try:
+            read = datetime.strptime(sample.strftime(pattern), pattern)
+        except ValueError:
+            read = None
+        # A pattern is good when a value written with it reads back: one
+        # that drops the year would read every date in 1900.
+        if read is None or not _reads_back(kind, read, sample):
+            return SchemaProblem(
+                where,
+                f"format « {fmt} » illisible pour un champ {kind} : utilisez "
+                f"default, any ou un motif strftime qui lit {_MUST_READ[kind]}, "
+                f"comme {_PATTERN_EXAMPLE[kind]}",
+                "format",
+            )
+    return None
+
+
+_MUST_READ = {
+    "date": "le jour, le mois et l'année",
+    "datetime": "le jour, le mois, l'année et l'heure",
+    "time": "l'heure",
+}
+_PATTERN_EXAMPLE = {"date": "%d/%m/%Y", "datetime": "%d/%m/%Y %H:%M", "time": "%H:%M"}
+
+
+def _reads_back(kind: str, read: datetime, sample) -> bool:
+    if kind == "date":
+        return read.date() == sample
+    if kind == "datetime":
+        return read.date() == sample.date() and read.hour == sample.hour
+    return read.hour == sample.hour
 
 
 def _located(desc: dict, exc: FrictionlessException) -> list[SchemaProblem]:
@@ -387,6 +456,16 @@ def _convert_field(field, raw: dict, path: str, problems, warnings) -> dict | No
     if examples:
         prop["examples"] = [str(e) for e in examples]
 
+    if kind not in TS_FORMATS and kind not in _DATE_LIKE:
+        if raw.get("format") not in (None, "default"):
+            warnings.append(
+                SchemaProblem(
+                    f"{path}/format",
+                    f"format « {raw['format']} » sans effet sur un champ {kind} "
+                    "(seul « default » existe) : ignoré",
+                    "format",
+                )
+            )
     ts = {"type": kind, "format": field.format or "default"}
     for key in ("trueValues", "falseValues", "decimalChar", "groupChar", "bareNumber"):
         if key in raw:
