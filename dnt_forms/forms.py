@@ -299,7 +299,7 @@ def read_form(
             continue
         raw = [field.data for field in fields]
         kept = value_at(previous, spec.path) if previous is not None else None
-        if kept is not None and _shown_unchanged(spec, raw, kept):
+        if kept is not None and _fits(spec, kept) and _shown_unchanged(spec, raw, kept):
             # Sent back as shown: the stored value stays exactly as it was
             # (a date-time's seconds, a number's written form).
             set_at(data, spec.path, kept)
@@ -392,6 +392,28 @@ def _item_text(spec: FieldSpec, item) -> str:
     if spec.item_type == "number" and isinstance(item, (int, float)):
         return french.format_number(item)
     return str(item)
+
+
+_PYTHON_TYPES = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
+
+
+def _fits(spec: FieldSpec, kept) -> bool:
+    """Whether a stored value is of the field's type: after a type change
+    an entry keeps its old value ("210" as text), and the agent sending it
+    back as shown means the value read anew, as the field now reads it."""
+    expected = _PYTHON_TYPES.get(spec.json_type)
+    if expected is None:
+        return True
+    if isinstance(kept, bool) and spec.json_type != "boolean":
+        return False
+    return isinstance(kept, expected)
 
 
 def _shown_unchanged(spec: FieldSpec, raw: list, kept) -> bool:

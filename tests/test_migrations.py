@@ -297,6 +297,45 @@ def test_a_to_complete_entry_shows_what_to_fix_and_keeps_its_value(
     assert 'aria-invalid="true"' in field and "-erreur" in field
 
 
+def test_a_kept_value_sent_back_as_shown_is_read_in_the_new_type(app, make_form, agent):
+    """ "210" kept as text after a change to integer: the agent who saves the
+    page as shown confirms it, and it is read as the field now reads it
+    (it was refused as « un texte », and only a retyped value went in)."""
+    from htmlform import posted_pairs
+    from werkzeug.datastructures import MultiDict
+
+    from dnt_forms.auth import find_user
+    from dnt_forms.db import db
+    from dnt_forms.models import Entry
+    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    v1 = {
+        "type": "object",
+        "required": ["hauteur"],
+        "properties": {
+            "hauteur": {"type": "string", "title": "Hauteur", "x-purpose": "Accès."}
+        },
+    }
+    make_form(v1, "parkings")
+    with app.app_context():
+        entry_id = save_new_entry(
+            form_for_admin("parkings"), {"hauteur": "210"}, find_user("agent@paris.fr")
+        ).id
+        v2 = copy.deepcopy(v1)
+        v2["properties"]["hauteur"]["type"] = "integer"
+        install(load_text(json.dumps(v2)), "parkings", to_complete=True)
+
+    url = f"/formulaires/parkings/entrees/{entry_id}"
+    saved = agent.post(url, data=MultiDict(posted_pairs(agent.get(url).text, url)))
+    assert saved.status_code in (302, 303), saved.text
+    with app.app_context():
+        entry = db.session.get(Entry, entry_id)
+        assert entry.data == {"hauteur": 210}
+        assert entry.state != "to_complete"
+
+
 def test_every_export_keeps_a_removed_field(app, make_form, tmp_path):
     from dnt_forms.entries import form_for_admin, save_new_entry
     from dnt_forms.exports import export
