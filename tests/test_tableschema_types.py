@@ -316,6 +316,13 @@ def test_schema_check_refuses_misplaced_or_unreadable_bounds(prop, where):
             "déjà pris par le champ n° 1",
         ),
         (
+            [{"name": "a", "type": "string", "constraints": {"pattern": "[a-"}}],
+            {},
+            "/fields/0/constraints/pattern",
+            "pattern",
+            "« [a- » illisible : crochet ouvert jamais fermé",
+        ),
+        (
             [{"name": "a"}],
             {"primaryKey": ["id_locale"]},
             "/primaryKey",
@@ -371,6 +378,17 @@ def test_a_format_the_type_cannot_read_is_refused(kind, fmt, words):
 )
 def test_formats_frictionless_reads_are_accepted(kind, fmt):
     load_text(json.dumps({"fields": [{"name": "a", "type": kind, "format": fmt}]}))
+
+
+def test_a_broken_regex_in_a_json_schema_is_said_at_its_path():
+    """jsonschema refused it through the regex format, which the listing of
+    problems did not check: the schema was refused with none said."""
+    schema = {"type": "object", "properties": {"a": {"type": "string", "pattern": "("}}}
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps(schema))
+    [problem] = info.value.problems
+    assert problem.path == "/properties/a/pattern"
+    assert "parenthèse ouverte jamais fermée" in problem.message
 
 
 def test_a_format_without_effect_is_a_warning():

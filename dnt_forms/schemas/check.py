@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import re
 
 from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -158,11 +159,12 @@ def check_meta_schema(schema) -> None:
     cls = validator_class(schema)
     try:
         cls.check_schema(schema)
-    except SchemaError:
-        problems = [
-            _meta_problem(error) for error in cls(cls.META_SCHEMA).iter_errors(schema)
-        ]
-        raise InvalidSchemaError(problems) from None
+    except SchemaError as exc:
+        # check_schema also checks formats (a pattern must be a regex): the
+        # listing must too, or such a schema is refused with no problem said.
+        checker = cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
+        problems = [_meta_problem(error) for error in checker.iter_errors(schema)]
+        raise InvalidSchemaError(problems or [_meta_problem(exc)]) from None
 
 
 JSON_TYPES = "string, integer, number, boolean, array, object ou null"
@@ -182,6 +184,8 @@ def _meta_problem(error) -> SchemaProblem:
     elif error.validator == "enum":
         allowed = ", ".join(json.dumps(v) for v in error.validator_value)
         message = f"valeur {value} non permise (valeurs permises : {allowed})"
+    elif error.validator == "format" and error.validator_value == "regex":
+        message = regex_problem(error.instance) or f"expression régulière {value}"
     elif error.validator in ("minimum", "exclusiveMinimum", "minItems", "minLength"):
         message = (
             f"valeur {value} trop petite ({error.validator} {error.validator_value})"
@@ -189,6 +193,37 @@ def _meta_problem(error) -> SchemaProblem:
     else:
         message = f"« {error.validator} » : {error.message}"
     return SchemaProblem(_pointer(path), f"{message} (méta-schéma)", keyword)
+
+
+# What re says of a broken pattern, as an admin can act on it.
+_REGEX_REASONS = {
+    "missing ), unterminated subpattern": "parenthèse ouverte jamais fermée",
+    "unbalanced parenthesis": "parenthèse fermée jamais ouverte",
+    "unterminated character set": "crochet ouvert jamais fermé",
+    "bad character range": "intervalle de caractères à l'envers",
+    "nothing to repeat": "répétition (*, + ou ?) sans rien avant",
+    "multiple repeat": "deux répétitions de suite",
+    "min repeat greater than max repeat": "{n,m} avec n plus grand que m",
+    "bad escape": "barre oblique inverse mal placée (doublez-la dans le JSON)",
+}
+
+
+def regex_problem(pattern) -> str | None:
+    """Why a pattern is no regular expression, in French; None if it is."""
+    if not isinstance(pattern, str):
+        return None
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        reason = next(
+            (fr for en, fr in _REGEX_REASONS.items() if exc.msg.startswith(en)),
+            exc.msg,
+        )
+        return (
+            f"expression régulière « {pattern} » illisible : {reason} "
+            f"(caractère n° {(exc.pos or 0) + 1})"
+        )
+    return None
 
 
 def check_json_schema(schema) -> list[SchemaProblem]:

@@ -16,7 +16,7 @@ from frictionless import Field, FrictionlessException, Schema, system
 
 from ..errors import InvalidSchemaError, SchemaProblem
 from ..tabular import api_value
-from .check import DRAFT_2020
+from .check import DRAFT_2020, regex_problem
 from .naming import field_name_problem, slugify
 
 logger = logging.getLogger(__name__)
@@ -183,6 +183,11 @@ def structure_problems(desc: dict) -> list[SchemaProblem]:
                 )
             )
             continue
+        reason = regex_problem(constraints.get("pattern"))
+        if reason:
+            problems.append(
+                SchemaProblem(f"{path}/constraints/pattern", reason, "pattern")
+            )
         # "unique" holds for every type: frictionless checks it on rows.
         supported = [*system.select_field_class(kind).supported_constraints, "unique"]
         for key in constraints:
