@@ -127,6 +127,11 @@ def diff(old_schema: dict | None, new_schema: dict) -> tuple[list[Change], dict,
             continue
         if column not in old:
             details = ["obligatoire"] if spec.required else []
+            if source_column and source_column not in old:
+                details.append(
+                    f"renommé depuis « {source_column} », qui n'existait pas : "
+                    "le champ commence vide"
+                )
             changes.append(Change("added", column, spec.title, details))
             continue
         else:

@@ -173,6 +173,40 @@ def test_diff_lists_each_kind_of_change(corpus):
     assert '"number" → "integer"' in text
 
 
+@pytest.mark.parametrize(
+    "properties, words",
+    [
+        ({"a": {}, "b": {"x-renamed-from": "a"}}, "« a » est encore un champ"),
+        (
+            {"b": {"x-renamed-from": "a"}, "c": {"x-renamed-from": "a"}},
+            "« a » est déjà renommé en « b »",
+        ),
+    ],
+)
+def test_a_rename_that_would_empty_a_field_is_refused(properties, words):
+    """Publishing it moved the values of a field that stays (a unique key
+    emptied in every entry)."""
+    from dnt_forms.errors import InvalidSchemaError
+    from dnt_forms.schemas import load_text
+
+    for prop in properties.values():
+        prop.update(type="string", title="T", **{"x-purpose": "P."})
+    schema = {"type": "object", "properties": properties}
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps(schema))
+    [problem] = info.value.problems
+    assert problem.keyword == "x-renamed-from"
+    assert problem.path.endswith("/x-renamed-from") and words in problem.message
+
+
+def test_a_rename_from_nowhere_is_said_in_the_diff():
+    v1 = {"type": "object", "properties": {"a": {"type": "string"}}}
+    v2 = copy.deepcopy(v1)
+    v2["properties"]["b"] = {"type": "string", "x-renamed-from": "inexistant"}
+    [change] = diff(v1, v2)[0]
+    assert change.kind == "added" and "qui n'existait pas" in str(change)
+
+
 @pytest.mark.parametrize("to_complete", [False, True])
 def test_a_valid_change_needs_no_option(app, make_form, to_complete):
     """Adding an optional field migrates every entry to the new version."""

@@ -324,6 +324,7 @@ def _check_properties(schema: dict, base: str, problems: list, warnings: list):
             )
         seen[folded] = name
         _check_property(name, prop, path, problems, warnings)
+    _check_renames(properties, base, problems)
 
     for i, name in enumerate(schema.get("required", [])):
         if name not in properties:
@@ -335,6 +336,29 @@ def _check_properties(schema: dict, base: str, problems: list, warnings: list):
                     "required",
                 )
             )
+
+
+def _check_renames(properties: dict, base: str, problems: list) -> None:
+    """A rename moves the old name's values: the old name must be gone, and
+    claimed by one field only, or publishing would empty a field that stays."""
+    claimed: dict[str, str] = {}
+    for name, prop in properties.items():
+        old = prop.get("x-renamed-from") if isinstance(prop, dict) else None
+        if not isinstance(old, str):
+            continue
+        path = f"{base}/properties/{_escape(name)}/x-renamed-from"
+        if old in properties:
+            message = (
+                f"« {old} » est encore un champ de ce schéma : un champ renommé "
+                "disparaît sous son ancien nom (retirez « x-renamed-from » ou "
+                "l'ancien champ)"
+            )
+        elif old in claimed:
+            message = f"« {old} » est déjà renommé en « {claimed[old]} »"
+        else:
+            claimed[old] = name
+            continue
+        problems.append(SchemaProblem(path, message, "x-renamed-from"))
 
 
 def _check_property(name, prop, path, problems, warnings) -> None:
