@@ -513,11 +513,14 @@ def import_command(slug, file, email, report) -> None:
 def export_command(slug, fmt, output, all_fields) -> None:
     """Écrit les entrées publiées d'un formulaire (CSV, XLSX ou JSON)."""
     from .entries import form_for_admin
-    from .exports import export, write_csv, write_json
+    from .exports import export, left_out, left_out_note, write_csv, write_json
 
     app = _app()
     with app.app_context():
         opened = form_for_admin(slug)
+        omitted = left_out(opened, fmt)
+        if omitted:
+            click.echo(f"avertissement : {left_out_note(omitted)}.", err=True)
         if output:
             count = export(opened, fmt, Path(output), all_fields)
             click.echo(f"{count} entrée(s) écrite(s) dans {output}.", err=True)

@@ -7,7 +7,8 @@ managers, the unpublished fields are added.
 A form imported from a Table Schema exports a CSV that follows that schema
 (its fields only, in its order, written by frictionless's own cell writers:
 formats, decimal characters, true/false words), so that the national
-validators accept it. Other forms use INTERFACE.md's representation: ISO
+validators accept it; its entries to complete, which break the schema,
+are left out of it (and counted by `left_out`). Other forms use INTERFACE.md's representation: ISO
 dates, dot decimals, true/false, lists as JSON text, `parent__child`
 columns. Lists of groups go in child tables: other files (CSV) or sheets
 (XLSX) named `<slug>__<field>`.
@@ -24,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .compiler import FieldSpec, leaves, lists_of, remove_at, value_at
 from .db import db
@@ -48,12 +49,12 @@ class _Point(NamedTuple):
     lat: float
 
 
-def _entries(opened: OpenForm) -> Iterator:
+def _entries(opened: OpenForm, states=PUBLISHED_STATES) -> Iterator:
     """Published entries, streamed from the private store in id order."""
     table = Entry.__table__
     return db.session.execute(
         select(table)
-        .where(table.c.form_id == opened.form.id, table.c.state.in_(PUBLISHED_STATES))
+        .where(table.c.form_id == opened.form.id, table.c.state.in_(states))
         .order_by(table.c.id)
         .execution_options(yield_per=1000)
     )
@@ -150,7 +151,9 @@ def _write_tableschema_csv(opened, schema, out: IO[str], all_fields: bool) -> in
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([f.name for f in fields])
     count = 0
-    for stored in _entries(opened):
+    # Entries to complete break the schema (that is why they are to
+    # complete): a file that follows it leaves them out, the others keep them.
+    for stored in _entries(opened, ("submitted",)):
         data = json.loads(stored.data_json)
         cells = []
         for ts_field, write in zip(fields, writers, strict=True):
@@ -160,6 +163,26 @@ def _write_tableschema_csv(opened, schema, out: IO[str], all_fields: bool) -> in
         writer.writerow(cells)
         count += 1
     return count
+
+
+def left_out(opened: OpenForm, fmt: str) -> int:
+    """How many published entries the export in `fmt` leaves out: those to
+    complete, from the CSV of a form that follows a Table Schema."""
+    if fmt != "csv" or frictionless_schema(opened.version) is None:
+        return 0
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Entry)
+        .where(Entry.form_id == opened.form.id, Entry.state == "to_complete")
+    )
+
+
+def left_out_note(count: int) -> str:
+    return (
+        f"{count} entrée(s) « à compléter » laissée(s) de côté : le CSV suit le "
+        "schéma, qu'elles ne respectent pas encore (elles sont dans les exports "
+        "XLSX et JSON)"
+    )
 
 
 def _native(ts_field, value):

@@ -370,6 +370,57 @@ def test_a_kept_value_sent_back_as_shown_is_read_in_the_new_type(app, make_form,
         assert entry.state != "to_complete"
 
 
+def test_the_schema_csv_leaves_out_entries_to_complete_and_says_so(
+    app, make_form, agent, tmp_path, instance
+):
+    """Entries to complete break the schema: the CSV that follows it (and
+    must pass frictionless) leaves them out, says how many, and the XLSX and
+    JSON keep them."""
+    from conftest import run_cli
+    from frictionless import Resource, Schema
+
+    from dnt_forms.auth import find_user
+    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.exports import write_csv, write_json
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    v1 = {
+        "fields": [
+            {"name": "nom", "type": "string", "title": "Nom"},
+            {"name": "places", "type": "integer", "title": "Places"},
+        ]
+    }
+    (tmp_path / "v1.json").write_text(json.dumps(v1))
+    make_form(tmp_path / "v1.json", "aires")
+    v2 = copy.deepcopy(v1)
+    v2["fields"][1]["constraints"] = {"maximum": 100}
+    with app.app_context():
+        author = find_user("agent@paris.fr")
+        for name, places in (("petite", 12), ("grande", 325)):
+            save_new_entry(
+                form_for_admin("aires"), {"nom": name, "places": places}, author
+            )
+        install(load_text(json.dumps(v2)), "aires", to_complete=True)
+        exported = tmp_path / "aires.csv"
+        with open(exported, "w", encoding="utf-8", newline="") as out:
+            assert write_csv(form_for_admin("aires"), out) == 1
+        with open(tmp_path / "aires.json", "w", encoding="utf-8") as out:
+            assert write_json(form_for_admin("aires"), out) == 2
+
+    resource = Resource(
+        path=exported.name, basepath=str(tmp_path), schema=Schema.from_descriptor(v2)
+    )
+    assert resource.validate().valid
+    assert exported.read_text().splitlines() == ["nom,places", "petite,12"]
+
+    note = "1 entrée(s) « à compléter » laissée(s) de côté"
+    assert note in agent.get("/formulaires/aires/entrees/").text
+    result = run_cli(instance, "export", "aires", "-o", str(tmp_path / "cli.csv"))
+    assert note in result.stderr
+    assert "1 entrée(s) écrite(s)" in result.stderr
+
+
 def test_every_export_keeps_a_removed_field(app, make_form, tmp_path):
     from dnt_forms.entries import form_for_admin, save_new_entry
     from dnt_forms.exports import export

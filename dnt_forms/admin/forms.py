@@ -44,8 +44,19 @@ def _render(form: Form, errors: list[dict] | None = None, ticked=None):
         managers=managers_of(form),
         admins=admins,
         page_errors=errors,
+        csv_left_out=_csv_left_out(form),
     )
     return body, 422 if errors else 200
+
+
+def _csv_left_out(form: Form) -> str | None:
+    from ..entries import form_for_admin
+    from ..exports import left_out, left_out_note
+
+    if not form.current_version:
+        return None
+    count = left_out(form_for_admin(form.slug), "csv")
+    return left_out_note(count) if count else None
 
 
 @bp.route("/formulaires/<slug>")

@@ -37,7 +37,15 @@ from ..errors import (
     SchemaNotFoundError,
     StoreBusyError,
 )
-from ..exports import FORMATS, MEDIA_TYPES, write_csv, write_json, write_xlsx
+from ..exports import (
+    FORMATS,
+    MEDIA_TYPES,
+    left_out,
+    left_out_note,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
 from ..forms import (
     display,
     input_names,
@@ -301,6 +309,9 @@ def entries(slug):
         sort=sort,
         shown=list(leaves(opened.specs))[:4],
         every_org=manages(user, opened.form),
+        csv_left_out=left_out_note(count)
+        if (count := left_out(opened, "csv"))
+        else None,
     )
 
 
