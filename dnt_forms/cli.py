@@ -110,7 +110,6 @@ def user_create_command(email, role, org_code, forms, password_stdin) -> None:
     """Crée un compte ; sans mot de passe, affiche un lien à usage unique."""
     from .auth import (
         create_user,
-        find_org,
         find_user,
         make_one_time_link,
         password_problem,
@@ -130,14 +129,7 @@ def user_create_command(email, role, org_code, forms, password_stdin) -> None:
     with app.app_context():
         if find_user(email):
             _fail(f"Le compte {email} existe déjà.")
-        org = None
-        if org_code:
-            org = find_org(org_code.strip().upper())
-            if org is None:
-                _fail(
-                    f"Organisation {org_code} inconnue : créez-la avec "
-                    f"« dnt-forms org create {org_code} NOM »."
-                )
+        org = _organisation(org_code) if org_code else None
         _check_forms_exist(_split(forms))
         user = create_user(email, role, org, password, _split(forms))
         click.echo(f"Compte {email} créé ({role}).")
@@ -219,6 +211,19 @@ def _account(email: str):
     if user is None:
         _fail(f"Aucun compte {email}.")
     return user
+
+
+def _organisation(code: str):
+    """The organisation with that code (inside an app context), or a clean failure."""
+    from .auth import find_org
+
+    org = find_org(code.strip().upper())
+    if org is None:
+        _fail(
+            f"Organisation {code} inconnue : créez-la avec "
+            f"« dnt-forms org create {code} NOM »."
+        )
+    return org
 
 
 def _split(value: str | None) -> list[str]:
@@ -454,11 +459,16 @@ def publish_command(rebuild) -> None:
     "--user", "email", help="Compte (et donc organisation) auteur des entrées."
 )
 @click.option(
+    "--org",
+    "org_code",
+    help="Organisation productrice des entrées (par défaut : celle du compte).",
+)
+@click.option(
     "--report",
     type=click.Path(dir_okay=False),
     help="Écrit le rapport d'erreurs (CSV) dans ce fichier si l'import est refusé.",
 )
-def import_command(slug, file, email, report) -> None:
+def import_command(slug, file, email, org_code, report) -> None:
     """Charge un fichier CSV ou XLSX dans un formulaire : tout ou rien."""
     from .entries import form_for_admin
     from .imports import ImportRefused, import_file
@@ -467,6 +477,7 @@ def import_command(slug, file, email, report) -> None:
     app = _app()
     with app.app_context():
         user = _account(email) if email else None
+        org = _organisation(org_code) if org_code else None
         opened = form_for_admin(slug)
         try:
             table = open_table(Path(file))
@@ -480,9 +491,11 @@ def import_command(slug, file, email, report) -> None:
                     file=sys.stderr,
                     show_pos=True,
                 ) as bar:
-                    result = import_file(opened, Path(file), user, bar.update, table)
+                    result = import_file(
+                        opened, Path(file), user, bar.update, table, org
+                    )
             else:
-                result = import_file(opened, Path(file), user, None, table)
+                result = import_file(opened, Path(file), user, None, table, org)
         except ImportRefused as refused:
             for problem in refused.problems[:50]:
                 click.echo(f"  {problem}", err=True)

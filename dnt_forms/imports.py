@@ -33,7 +33,7 @@ from .db import db
 from .entries import OpenForm, reference_errors
 from .fastcheck import compile_check
 from .models import Organisation, User, utcnow
-from .permissions import form_open_to
+from .permissions import form_open_to, form_open_to_org
 from .publish import form_info, sync_form
 from .schemas.versions import publication_specs
 from .store import key_reader
@@ -125,7 +125,9 @@ class _Writer:
         "WHERE form_id = ? AND id BETWEEN ? AND ?"
     )
 
-    def __init__(self, opened: OpenForm, user: User | None):
+    def __init__(
+        self, opened: OpenForm, user: User | None, organisation: Organisation | None
+    ):
         self.opened = opened
         # Read once: an ORM attribute costs more than a plain one, per row.
         self.form_id = opened.form.id
@@ -139,7 +141,10 @@ class _Writer:
         now = utcnow()
         # As SQLAlchemy stores a DateTime in SQLite.
         self.now = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        self.org = user.organisation_id if user else None
+        if organisation is not None:
+            self.org = organisation.id
+        else:
+            self.org = user.organisation_id if user else None
         self.author = user.id if user else None
         self.entries, self.keys = [], []
         self.count = 0
@@ -273,8 +278,13 @@ def import_file(
     user: User | None,
     progress: Callable[[int], None] | None = None,
     table: Table | None = None,
+    organisation: Organisation | None = None,
 ) -> ImportResult:
-    """Load every row of the file into the form, or raise ImportRefused."""
+    """Load every row of the file into the form, or raise ImportRefused.
+
+    The entries belong to `organisation` when given (an administrator
+    loading the files an organisation kept), else to the user's own.
+    """
     try:
         table = table or open_table(path)
     except UnreadableFile as exc:
@@ -294,6 +304,17 @@ def import_file(
             else f"le formulaire n'est pas ouvert à l'organisation de {user.email}"
         )
         raise ImportRefused([Problem(1, None, why)])
+    if organisation is not None and not form_open_to_org(opened.form, organisation):
+        raise ImportRefused(
+            [
+                Problem(
+                    1,
+                    None,
+                    f"le formulaire n'est pas ouvert à l'organisation "
+                    f"{organisation.code} ({organisation.name})",
+                )
+            ]
+        )
     strict = frictionless_schema(opened.version) is not None
     columns, problems = match_columns(table.header, opened, strict)
     if problems:
@@ -311,7 +332,7 @@ def import_file(
     truncated = False
     writer = None
     try:
-        writer = _Writer(opened, user)
+        writer = _Writer(opened, user, organisation)
         key_check = _KeyCheck(writer.raw, opened.form.id, by_field)
         for line, cells in table.rows:
             rows += 1

@@ -7,7 +7,7 @@ their organisation and sees and edits their organisation's entries.
 
 from __future__ import annotations
 
-from .models import Entry, Form, User
+from .models import Entry, Form, Organisation, User
 
 
 def _codes(text: str | None) -> list[str]:
@@ -32,6 +32,12 @@ def form_open_to(form: Form, user: User | None) -> bool:
         return False
     allowed = _codes(form.restricted_orgs)
     return not allowed or user.org_code in allowed
+
+
+def form_open_to_org(form: Form, organisation: Organisation) -> bool:
+    """Whether the form takes entries of this organisation."""
+    allowed = _codes(form.restricted_orgs)
+    return not allowed or organisation.code in allowed
 
 
 def same_producer(user: User, entry: Entry) -> bool:

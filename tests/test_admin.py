@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import csrf_from, run_cli
+from conftest import csrf_from, public_rows, run_cli
 
 ADMIN = ("admin@test.fr", "mot-de-passe-admin")
 RUCHERS = {
@@ -551,3 +551,24 @@ def test_cli_import_enforces_the_accounts_rights(app, instance, ruchers, tmp_pat
     run_cli(instance, "user", "enable", "a@paris.fr")
     done = run_cli(instance, "import", "ruchers", str(path), "--user", "a@paris.fr")
     assert "1 entrée(s) importée(s)" in done.stdout
+
+
+def test_cli_import_files_entries_under_the_named_organisation(
+    app, instance, ruchers, tmp_path
+):
+    add_org(app, "75056", "Ville de Paris")
+    add_org(app, "35238", "Ville de Rennes")
+    run_cli(instance, "schema", "restrict", "ruchers", "--orgs", "75056")
+    path = tmp_path / "ruchers.csv"
+    path.write_text("nom\nRucher du parc\n", encoding="utf-8")
+
+    refused = run_cli(
+        instance, "import", "ruchers", str(path), "--org", "35238", check=False
+    )
+    assert "pas ouvert à l'organisation 35238 (Ville de Rennes)" in refused.stderr
+    unknown = run_cli(
+        instance, "import", "ruchers", str(path), "--org", "99999", check=False
+    )
+    assert "Organisation 99999 inconnue" in unknown.stderr
+    run_cli(instance, "import", "ruchers", str(path), "--org", "75056")
+    assert [r["_organisation"] for r in public_rows(app, "ruchers")] == ["75056"]

@@ -151,6 +151,46 @@ def test_bulk_import_page_with_report(admin, app, make_form):
     assert len(public_rows(app, "ruchers")) == 80_002
 
 
+def test_an_imported_file_belongs_to_the_chosen_organisation(admin, app, make_form):
+    """Entries an administrator loads from an organisation's old file are that
+    organisation's: its agents see and edit them (with no organisation, no
+    agent ever could)."""
+    import io
+
+    from dnt_forms.db import db
+    from dnt_forms.models import Organisation
+
+    make_form(V1, "ruchers")
+    with app.app_context():
+        db.session.add(Organisation(code="75056", name="Paris"))
+        db.session.commit()
+    page = "/admin/formulaires/ruchers/import"
+    form = unescape(admin.get(page).text)
+    assert '<select id="organisation" name="organisation"' in form
+    assert '<option value="75056">Paris (75056)</option>' in form
+
+    unknown = (io.BytesIO(b"nom;ruches\nA;3\n"), "r.csv")
+    response = _post(admin, page, {"organisation": "99999"}, {"fichier": unknown})
+    assert response.status_code == 422
+    assert 'href="#organisation"' in response.text
+    assert public_rows(app, "ruchers") == []
+
+    good = (io.BytesIO(b"nom;ruches\nA;3\nB;4\n"), "r.csv")
+    response = _post(admin, page, {"organisation": "75056"}, {"fichier": good})
+    assert response.status_code == 302
+    assert [r["_organisation"] for r in public_rows(app, "ruchers")] == [
+        "75056",
+        "75056",
+    ]
+
+    bad = (io.BytesIO(b"nom;ruches\nA;trois\n"), "r.csv")
+    html = unescape(
+        _post(admin, page, {"organisation": "75056"}, {"fichier": bad}).text
+    )
+    assert "Fichier refusé : rien n'a été importé" in html
+    assert '<option value="75056" selected>' in html
+
+
 def test_exports_are_public_and_all_fields_are_for_managers(
     app, client, make_form, admin
 ):

@@ -28,7 +28,7 @@ from ..errors import InvalidSchemaError, SchemaProblem
 from ..forms import page_form
 from ..imports import ImportRefused, import_file
 from ..migrate import MigrationRefused, diff, plan
-from ..models import Form
+from ..models import Form, Organisation
 from ..publish import sync_form
 from ..schemas import LoadedSchema, check_slug, load_text
 from ..schemas.versions import current_version, install, publish_version
@@ -274,20 +274,48 @@ def _reports_dir() -> Path:
 @admin_required
 def bulk_import(slug):
     form = form_or_404(slug)
+    orgs = db.session.execute(db.select(Organisation).order_by(Organisation.code))
+    orgs = orgs.scalars().all()
+    admin = current_user()
+
+    def page(status=200, **context):
+        return render_template(
+            "admin/import.html",
+            form=form,
+            title=form_title(form),
+            orgs=orgs,
+            chosen=request.form.get("organisation", admin.org_code or ""),
+            **context,
+        ), status
+
     if request.method == "GET":
-        return render_template("admin/import.html", form=form, title=form_title(form))
+        return page()
+    errors = []
+    code = request.form.get("organisation", "")
+    organisation = next((o for o in orgs if o.code == code), None)
+    if code and organisation is None:
+        errors.append(
+            page_error(
+                "organisation",
+                "Organisation productrice",
+                "Choisissez une organisation de la liste.",
+            )
+        )
     upload = request.files.get("fichier")
     if not upload or not upload.filename:
-        error = page_error("fichier", "Fichier", "Choisissez un fichier CSV ou XLSX.")
-        return render_template(
-            "admin/import.html", form=form, title=form_title(form), page_errors=[error]
-        ), 422
+        errors.append(
+            page_error("fichier", "Fichier", "Choisissez un fichier CSV ou XLSX.")
+        )
+    if errors:
+        return page(422, page_errors=errors)
     suffix = Path(upload.filename).suffix.lower()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"import{suffix}"
         upload.save(path)
         try:
-            result = import_file(form_for_admin(slug), path, current_user())
+            result = import_file(
+                form_for_admin(slug), path, admin, organisation=organisation
+            )
         except ImportRefused as refused:
             name = f"{slug}-{secrets.token_hex(8)}.csv"
             (_reports_dir() / name).write_text(
@@ -299,15 +327,17 @@ def bulk_import(slug):
                 f"{str(refused)[:1].upper()}{str(refused)[1:]}. Corrigez le fichier "
                 "et recommencez.",
             )
-            return render_template(
-                "admin/import.html",
-                form=form,
-                title=form_title(form),
+            return page(
+                422,
                 refused=refused,
                 report=name,
                 page_errors=[error],
-            ), 422
-    flash(f"{result.created} entrée(s) importée(s).", "succes")
+                summary_heading="Fichier refusé : rien n'a été importé",
+            )
+    producer = f"à {organisation.name}" if organisation else "à aucune organisation"
+    flash(
+        f"{result.created} entrée(s) importée(s), attribuée(s) {producer}.", "succes"
+    )
     return redirect(url_for("admin.form_settings", slug=slug))
 
 
