@@ -323,6 +323,20 @@ def test_schema_check_refuses_misplaced_or_unreadable_bounds(prop, where):
             "« [a- » illisible : crochet ouvert jamais fermé",
         ),
         (
+            [{"name": "a", "type": "string", "constraints": {"enum": "abc"}}],
+            {},
+            "/fields/0/constraints/enum",
+            "enum",
+            "« abc » n'a pas le bon type : attendu une liste",
+        ),
+        (
+            [{"name": "a", "type": "integer", "example": "5.5"}],
+            {},
+            "/fields/0/example",
+            "example",
+            "l'exemple « 5.5 » ne se lit pas comme un champ integer",
+        ),
+        (
             [{"name": "a"}],
             {"primaryKey": ["id_locale"]},
             "/primaryKey",

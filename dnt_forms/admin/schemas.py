@@ -335,9 +335,7 @@ def bulk_import(slug):
                 summary_heading="Fichier refusé : rien n'a été importé",
             )
     producer = f"à {organisation.name}" if organisation else "à aucune organisation"
-    flash(
-        f"{result.created} entrée(s) importée(s), attribuée(s) {producer}.", "succes"
-    )
+    flash(f"{result.created} entrée(s) importée(s), attribuée(s) {producer}.", "succes")
     return redirect(url_for("admin.form_settings", slug=slug))
 
 

@@ -278,22 +278,56 @@ def _reads_back(kind: str, read: datetime, sample) -> bool:
     return read.hour == sample.hour
 
 
+_WRONG_TYPE = re.compile(r"^(.*) is not of type '(\w+)' at property '([^']+)'$")
+_BAD_EXAMPLE = re.compile(r'^example value "(.*)" for field ".*" is not valid$')
+_JSON_TYPES_FR = {
+    "array": "une liste [...]",
+    "boolean": "true ou false",
+    "string": "un texte entre guillemets",
+    "number": "un nombre",
+    "integer": "un nombre entier",
+    "object": "un objet {...}",
+}
+
+
+def _field_refusal(index: int, field: dict, note: str) -> SchemaProblem:
+    """One of frictionless's reasons for refusing a field, in French at the
+    key it is about when the reason names one."""
+    path = f"/fields/{index}"
+    found = _WRONG_TYPE.match(note)
+    if found:
+        value, expected, where = found.groups()
+        if len(value) > 1 and value[0] == value[-1] == "'":
+            value = f"« {value[1:-1]} »"
+        return SchemaProblem(
+            f"{path}/{where}",
+            f"{value} n'a pas le bon type : attendu "
+            f"{_JSON_TYPES_FR.get(expected, expected)}",
+            where.rsplit("/", 1)[-1],
+        )
+    found = _BAD_EXAMPLE.match(note)
+    if found:
+        return SchemaProblem(
+            f"{path}/example",
+            f"l'exemple « {found[1]} » ne se lit pas comme un champ "
+            f"{field.get('type', 'any')} : corrigez l'exemple ou le type",
+            "example",
+        )
+    return SchemaProblem(
+        path, f"champ « {field.get('name')} » refusé par frictionless : {note}", "field"
+    )
+
+
 def _located(desc: dict, exc: FrictionlessException) -> list[SchemaProblem]:
-    """What frictionless refused, at the field it refused when one is."""
+    """What frictionless refused, at the field (and key) it refused."""
+    problems = []
     for index, field in enumerate(desc["fields"]):
         try:
             Field.from_descriptor(field)
         except FrictionlessException as field_exc:
-            err = field_exc.error
-            return [
-                SchemaProblem(
-                    f"/fields/{index}",
-                    f"champ « {field.get('name')} » refusé par frictionless : "
-                    f"{err.message}",
-                    err.type,
-                )
-            ]
-    return [
+            reasons = field_exc.reasons or [field_exc.error]
+            problems += [_field_refusal(index, field, r.note) for r in reasons]
+    return problems or [
         SchemaProblem(
             "", f"Table Schema refusé par frictionless : {err.message}", err.type
         )
