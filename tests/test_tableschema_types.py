@@ -337,6 +337,19 @@ def test_schema_check_refuses_misplaced_or_unreadable_bounds(prop, where):
             "l'exemple « 5.5 » ne se lit pas comme un champ integer",
         ),
         (
+            [
+                {
+                    "name": "a",
+                    "type": "integer",
+                    "constraints": {"minimum": 10, "maximum": 5},
+                }
+            ],
+            {},
+            "/fields/0/constraints/minimum",
+            "minimum",
+            "ne laissent aucune valeur possible",
+        ),
+        (
             [{"name": "a"}],
             {"primaryKey": ["id_locale"]},
             "/primaryKey",
@@ -403,6 +416,49 @@ def test_a_broken_regex_in_a_json_schema_is_said_at_its_path():
     [problem] = info.value.problems
     assert problem.path == "/properties/a/pattern"
     assert "parenthèse ouverte jamais fermée" in problem.message
+
+
+@pytest.mark.parametrize(
+    "prop, keyword",
+    [
+        ({"type": "string", "minLength": 3, "maxLength": 2}, "minLength"),
+        ({"type": "number", "exclusiveMinimum": 1, "maximum": 1}, "exclusiveMinimum"),
+        (
+            {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 4,
+                "maxItems": 1,
+            },
+            "minItems",
+        ),
+        (
+            {
+                "type": "string",
+                "format": "date",
+                "formatMinimum": "2025-01-02",
+                "formatMaximum": "2025-01-01",
+            },
+            "formatMinimum",
+        ),
+    ],
+)
+def test_bounds_that_leave_no_value_are_refused(prop, keyword):
+    """The preview showed « au moins 10, au plus 5 »: a field nobody can fill."""
+    schema = {"type": "object", "properties": {"a": {"title": "A", **prop}}}
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps(schema))
+    [problem] = info.value.problems
+    assert (problem.path, problem.keyword) == (f"/properties/a/{keyword}", keyword)
+    assert "aucune valeur possible" in problem.message
+
+
+def test_equal_bounds_leave_one_value():
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "integer", "minimum": 1, "maximum": 1}},
+    }
+    load_text(json.dumps(schema))
 
 
 def test_a_format_without_effect_is_a_warning():

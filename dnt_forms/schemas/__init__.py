@@ -111,7 +111,12 @@ def table_paths(problems: list[SchemaProblem], table: dict) -> list[SchemaProble
     for problem in problems:
         parts = problem.path.split("/")
         if len(parts) >= 3 and parts[1] == "properties" and parts[2] in index:
-            path = "/".join(["", "fields", str(index[parts[2]]), *parts[3:]])
+            field = table["fields"][index[parts[2]]]
+            rest = parts[3:]
+            # A keyword that came from the field's constraints goes back there.
+            if rest and rest[0] in (field.get("constraints") or {}):
+                rest = ["constraints", *rest]
+            path = "/".join(["", "fields", str(index[parts[2]]), *rest])
             problem = SchemaProblem(path, problem.message, problem.keyword)
         out.append(problem)
     return out

@@ -8,6 +8,7 @@ refused or listed as a warning.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import logging
 import re
@@ -416,6 +417,7 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         _check_array(prop, path, problems, warnings)
     if kind == "string":
         _check_bounds(prop, path, problems)
+    _check_range(prop, path, problems)
     if kind == "string" and "format" in prop and prop["format"] not in KNOWN_FORMATS:
         warnings.append(
             SchemaProblem(
@@ -557,6 +559,45 @@ def _check_bounds(prop: dict, path: str, problems: list) -> None:
                     where, f"borne « {prop[key]} » illisible : attendu {expected}", key
                 )
             )
+
+
+# (low keys, high keys): bounds that leave no value between them make a
+# field nobody can fill in.
+_RANGES = (
+    (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")),
+    (("minLength",), ("maxLength",)),
+    (("minItems",), ("maxItems",)),
+    (
+        ("formatMinimum", "formatExclusiveMinimum"),
+        ("formatMaximum", "formatExclusiveMaximum"),
+    ),
+)
+
+
+def _check_range(prop: dict, path: str, problems: list) -> None:
+    for lows, highs in _RANGES:
+        for low, high in itertools.product(lows, highs):
+            if low not in prop or high not in prop:
+                continue
+            try:
+                if low.startswith("format"):
+                    fmt = prop.get("format")
+                    a = bounds.comparable(prop[low], fmt)
+                    b = bounds.comparable(prop[high], fmt)
+                else:
+                    a, b = float(prop[low]), float(prop[high])
+            except (TypeError, ValueError):
+                continue  # said by the meta-schema or _check_bounds
+            if a > b or (a == b and "xclusive" in low + high):
+                shown = [json.dumps(prop[k], ensure_ascii=False) for k in (low, high)]
+                problems.append(
+                    SchemaProblem(
+                        f"{path}/{low}",
+                        f"« {low} » {shown[0]} et « {high} » {shown[1]} ne "
+                        "laissent aucune valeur possible",
+                        low,
+                    )
+                )
 
 
 def _ignored(key: str) -> str:
