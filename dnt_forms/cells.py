@@ -167,6 +167,10 @@ def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
                     return cell
             elif str(cell) in field_missing:
                 return None
+            elif ts_field.type == "string":
+                # A spreadsheet makes numbers of digits (a SIRET, a code):
+                # the text a CSV of the same sheet would hold.
+                cell = _spreadsheet_text(cell)
             value = value_reader(cell)
             if value is None:
                 kind = TS_TYPE_NAMES.get(ts_field.type, label)
@@ -183,7 +187,18 @@ def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
     return readers
 
 
+def _spreadsheet_text(cell) -> str:
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, datetime) and cell.time() == time():
+        return cell.date().isoformat()
+    if isinstance(cell, datetime | date | time):
+        return cell.isoformat()
+    return str(cell)
+
+
 TS_TYPE_NAMES = {
+    "string": "un texte",
     "integer": "un nombre entier",
     "number": "un nombre",
     "boolean": "un booléen",
@@ -329,7 +344,8 @@ def _list_cell(text: str) -> list[str]:
             isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in items
         ):
             return [str(i) for i in items]
-    return [p for p in text.replace("\n", ";").split(";") if p.strip()]
+    # "bon; tagué": the space after the separator is no part of the value.
+    return [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
 
 
 def _yes_no(text: str) -> bool:

@@ -461,6 +461,21 @@ def test_list_cells_take_semicolons_or_json(app, make_form, tmp_path):
     ]
 
 
+def test_list_items_lose_the_space_after_the_separator(app, make_form, tmp_path):
+    form = {
+        "type": "object",
+        "properties": {
+            "mots": {"type": "array", "title": "Mots", "items": {"type": "string"}}
+        },
+    }
+    make_form(form, "mots")
+    path = tmp_path / "mots.csv"
+    path.write_text('mots\n"bon; tagué ;  propre"\n', encoding="utf-8")
+    assert _import(app, path, "mots").created == 1
+    [row] = public_rows(app, "mots")
+    assert json.loads(row["mots"]) == ["bon", "tagué", "propre"]
+
+
 @pytest.mark.parametrize(
     "typed, stored",
     [

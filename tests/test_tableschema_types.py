@@ -148,6 +148,42 @@ def test_every_type_imports_and_exports_as_frictionless_reads_it(
     assert (written[0]["mois"], written[0]["duree"]) == ("2020-05", "P1DT2H")
 
 
+def test_a_spreadsheet_number_in_a_text_field_is_its_digits(app, make_form, tmp_path):
+    """Excel makes numbers of a SIRET or a code: the XLSX imports as the CSV of
+    the same sheet would (the message said « ne se lit pas comme string »)."""
+    from datetime import datetime
+
+    import openpyxl
+
+    schema = {
+        "fields": [
+            {"name": "siret", "type": "string", "constraints": {"pattern": r"\d{14}"}},
+            {"name": "code", "type": "string"},
+            {"name": "maj", "type": "string"},
+        ]
+    }
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    make_form(path, "etablissements")
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["siret", "code", "maj"])
+    workbook.active.append([21350238800019, 3.5, datetime(2025, 3, 12)])
+    xlsx = tmp_path / "etablissements.xlsx"
+    workbook.save(xlsx)
+
+    from dnt_forms.entries import form_for_admin
+    from dnt_forms.imports import import_file
+
+    with app.app_context():
+        assert import_file(form_for_admin("etablissements"), xlsx, None).created == 1
+    [row] = public_rows(app, "etablissements")
+    assert (row["siret"], row["code"], row["maj"]) == (
+        "21350238800019",
+        "3.5",
+        "2025-03-12",
+    )
+
+
 def test_cells_frictionless_refuses_are_refused_and_nothing_is_stored(
     app, types_form, tmp_path
 ):
