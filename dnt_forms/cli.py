@@ -294,17 +294,23 @@ TO_COMPLETE_HELP = (
 )
 
 
-def _print_migration(exc) -> None:
-    """The entries a new version would break, then a clean failure."""
+def _print_migration(exc, slug: str) -> None:
+    """The entries a new version would break, each error, then a clean failure
+    that says what became of the version and how to publish it anyway."""
     for failure in exc.plan.failures[:50]:
-        first = failure.errors[0]
-        where = first.get("title") or first["path"] or "entrée"
-        click.echo(
-            f"  entrée {failure.entry_id} : {where} : {first['message']}"
-            + (f" (+{len(failure.errors) - 1})" if len(failure.errors) > 1 else ""),
-            err=True,
-        )
-    _fail(str(exc))
+        for error in failure.errors:
+            where = error.get("title") or error["path"] or "entrée"
+            click.echo(
+                f"  entrée {failure.entry_id} : {where} : {error['message']}", err=True
+            )
+    if len(exc.plan.failures) > 50:
+        click.echo(f"  … et {len(exc.plan.failures) - 50} autres entrées", err=True)
+    number = exc.plan.new.number
+    _fail(
+        f"{exc} La version {number} reste en brouillon ; "
+        f"« dnt-forms schema publish {slug} --to-complete » la publie en passant "
+        "ces entrées « à compléter »."
+    )
 
 
 def _print_changes(installed) -> None:
@@ -356,7 +362,7 @@ def schema_import_command(file, slug, draft, to_complete) -> None:
                     loaded, slug, draft=draft, origin=str(file), to_complete=to_complete
                 )
             except MigrationRefused as exc:
-                _print_migration(exc)
+                _print_migration(exc, slug)
             _print_changes(installed)
             sync_form(app.extensions["dnt_public"], installed.form)
     except InvalidSchemaError as exc:
@@ -382,13 +388,18 @@ def schema_publish_command(slug, to_complete) -> None:
     app = _app()
     with app.app_context():
         try:
+            form = get_form(slug)
+            in_use = form.current_version
             version = publish_latest(slug, to_complete=to_complete)
             sync_form(app.extensions["dnt_public"], get_form(slug))
         except MigrationRefused as exc:
-            _print_migration(exc)
+            _print_migration(exc, slug)
         except DntFormsError as exc:
             _fail(str(exc))
-    click.echo(f"{slug} : version {version.number} publiée.")
+    if in_use == version.number:
+        click.echo(f"{slug} : version {version.number} déjà en usage, rien à publier.")
+    else:
+        click.echo(f"{slug} : version {version.number} publiée.")
 
 
 @schema_group.command("close")

@@ -158,10 +158,25 @@ def _differences(before: FieldSpec, after: FieldSpec, was_required: bool) -> lis
     old_rules, new_rules = _assertions(before.prop), _assertions(after.prop)
     for key in sorted(set(old_rules) | set(new_rules)):
         if old_rules.get(key) != new_rules.get(key):
-            shown_old = json.dumps(old_rules.get(key), ensure_ascii=False)
-            shown_new = json.dumps(new_rules.get(key), ensure_ascii=False)
+            shown_old = _shown_rule(before.prop, key)
+            shown_new = _shown_rule(after.prop, key)
             out.append(f"{key} : {shown_old} → {shown_new}")
     return out
+
+
+def _shown_rule(prop: dict, key: str) -> str:
+    """A rule as the admin wrote it: a Table Schema pattern without the
+    anchors its conversion added (tableschema._anchor)."""
+    value = prop.get(key)
+    if (
+        key == "pattern"
+        and "x-tableschema" in prop
+        and isinstance(value, str)
+        and value.startswith("^(?:")
+        and value.endswith(")$")
+    ):
+        value = value[4:-2]
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _move(data: dict, renames: dict) -> dict:

@@ -103,6 +103,10 @@ def test_new_version_keeps_every_value(corpus, server, api, tmp_path):
     refused = server.cli("schema", "import", str(v2_path), "--slug", slug, check=False)
     assert refused.returncode == 1
     assert "20 entrée(s) sur 20" in refused.stderr
+    # Every error of each entry, and how to publish anyway.
+    assert "(+" not in refused.stderr
+    assert "La version 2 reste en brouillon" in refused.stderr
+    assert f"dnt-forms schema publish {slug} --to-complete" in refused.stderr
     assert (
         requests.get(
             server.url(f"/data/public/{slug}.json?_shape=array&_size=max")
@@ -112,6 +116,8 @@ def test_new_version_keeps_every_value(corpus, server, api, tmp_path):
 
     done = server.cli("schema", "publish", slug, "--to-complete")
     assert "version 2 publiée" in done.stdout
+    again = server.cli("schema", "publish", slug)
+    assert "version 2 déjà en usage, rien à publier" in again.stdout
 
     public = requests.get(
         server.url(f"/data/public/{slug}.json?_shape=array&_size=max")
@@ -197,6 +203,17 @@ def test_a_rename_that_would_empty_a_field_is_refused(properties, words):
     [problem] = info.value.problems
     assert problem.keyword == "x-renamed-from"
     assert problem.path.endswith("/x-renamed-from") and words in problem.message
+
+
+def test_a_table_schema_pattern_shows_in_the_diff_as_written():
+    from dnt_forms.schemas import load_text
+
+    def canonical(pattern):
+        field = {"name": "h", "type": "string", "constraints": {"pattern": pattern}}
+        return load_text(json.dumps({"fields": [field]})).canonical
+
+    [change] = diff(canonical("[0-9]+"), canonical("[0-9]+|N/A"))[0]
+    assert 'pattern : "[0-9]+" → "[0-9]+|N/A"' in str(change)
 
 
 def test_a_rename_from_nowhere_is_said_in_the_diff():
