@@ -17,17 +17,24 @@ logger = logging.getLogger(__name__)
 DEFAULT_ADMIN_EMAIL = "admin@localhost"
 
 
-def _app(create: bool = False):
+def _app(create: bool = False, existing: bool = False):
     """The app on the instance, which is created if missing.
 
     Run from the wrong folder, a command would start a new empty instance
-    there and then report the form or account as missing: it says so first.
+    there and then report the form or account as missing: one that only
+    acts on what exists (`existing`) refuses, the others say so first.
     """
     from . import create_app
     from .config import instance_path
 
     folder = instance_path()
-    if not create and not (folder / "private.db").exists():
+    missing = not (folder / "private.db").exists()
+    if existing and missing:
+        _fail(
+            f"aucune instance dans {folder} : lancez la commande depuis le dossier "
+            "du service, ou indiquez le dossier de l'instance avec DNT_FORMS_INSTANCE."
+        )
+    if not create and missing:
         click.echo(
             f"avertissement : aucune instance dans {folder}, une nouvelle y est "
             "créée (indiquez le dossier de l'instance avec DNT_FORMS_INSTANCE).",
@@ -150,7 +157,7 @@ def user_link_command(email) -> None:
     """Affiche un nouveau lien à usage unique pour (re)choisir le mot de passe."""
     from .auth import make_one_time_link
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         user = _account(email)
         token = make_one_time_link(user)
@@ -164,7 +171,7 @@ def user_disable_command(email) -> None:
     """Désactive un compte : ses sessions se ferment, ses jetons sont refusés."""
     from .admin.actions import set_active
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         user = _account(email)
         changed = set_active(user, False)
@@ -183,7 +190,7 @@ def user_enable_command(email) -> None:
     """Réactive un compte désactivé."""
     from .admin.actions import set_active
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         user = _account(email)
         changed = set_active(user, True)
@@ -247,7 +254,7 @@ def token_create_command(email, scope, forms) -> None:
     """Crée un jeton d'API, affiché seul sur la dernière ligne."""
     from .auth import create_token
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         user = _account(email)
         _check_forms_exist(_split(forms))
@@ -264,7 +271,7 @@ def token_revoke_command(email) -> None:
     """Révoque tous les jetons d'un compte."""
     from .auth import revoke_tokens
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         user = _account(email)
         count = revoke_tokens(user)
@@ -385,7 +392,7 @@ def schema_publish_command(slug, to_complete) -> None:
     from .publish import sync_form
     from .schemas.versions import get_form, publish_latest
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         try:
             form = get_form(slug)
@@ -409,7 +416,7 @@ def schema_close_command(slug) -> None:
     from .publish import sync_form
     from .schemas.versions import close
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         try:
             form = close(slug)
@@ -432,7 +439,7 @@ def schema_restrict_command(slug, orgs) -> None:
     from .schemas.versions import get_form
 
     codes = [code.upper() for code in split_codes(orgs)]
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         try:
             form = get_form(slug)
@@ -457,7 +464,7 @@ def publish_command(rebuild) -> None:
     """Reconstruit public.db depuis la base de référence."""
     from .publish import sync_all
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         count = sync_all(app.extensions["dnt_public"], rebuild=True)
     click.echo(f"public.db reconstruite : {count} formulaire(s).")
@@ -485,7 +492,7 @@ def import_command(slug, file, email, org_code, report) -> None:
     from .imports import ImportRefused, import_file
     from .tabular import UnreadableFile, open_table
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         user = _account(email) if email else None
         org = _organisation(org_code) if org_code else None
@@ -539,7 +546,7 @@ def export_command(slug, fmt, output, all_fields) -> None:
     from .entries import form_for_admin
     from .exports import export, left_out, left_out_note, write_csv, write_json
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         opened = form_for_admin(slug)
         omitted = left_out(opened, fmt)
@@ -561,7 +568,7 @@ def backup_command(dest) -> None:
     """Copie cohérente des bases de l'instance, service en marche."""
     from .backup import backup
 
-    app = _app()
+    app = _app(existing=True)
     with app.app_context():
         written = backup(Path(dest))
     for path in written:

@@ -87,6 +87,20 @@ def test_commands_say_when_they_start_a_new_instance(tmp_path):
     assert "avertissement" not in again.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["export", "ruchers"], ["backup", "copie"], ["user", "link", "a@b.fr"]],
+)
+def test_commands_that_read_refuse_a_missing_instance(tmp_path, args):
+    """Run from the wrong folder, they would make an instance just to say
+    the form or account is missing."""
+    missing = tmp_path / "ailleurs"
+    result = run_cli(missing, *args, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Erreur : aucune instance dans")
+    assert not missing.exists()
+
+
 def test_org_user_token_flow(instance):
     assert "créée" in run_cli(instance, "org", "create", "2A004", "Ajaccio").stdout
     created = run_cli(
