@@ -549,9 +549,9 @@ def export_command(slug, fmt, output, all_fields) -> None:
     app = _app(existing=True)
     with app.app_context():
         opened = form_for_admin(slug)
-        omitted = left_out(opened, fmt)
-        if omitted:
-            click.echo(f"avertissement : {left_out_note(omitted)}.", err=True)
+        note = left_out_note(left_out(opened, fmt))
+        if note:
+            click.echo(f"avertissement : {note}.", err=True)
         if output:
             count = export(opened, fmt, Path(output), all_fields)
             click.echo(f"{count} entrée(s) écrite(s) dans {output}.", err=True)

@@ -177,7 +177,10 @@ def left_out(opened: OpenForm, fmt: str) -> int:
     )
 
 
-def left_out_note(count: int) -> str:
+def left_out_note(count: int) -> str | None:
+    """What to tell whoever takes the file, if `left_out` left any out."""
+    if not count:
+        return None
     return (
         f"{count} entrée(s) « à compléter » laissée(s) de côté : le CSV suit le "
         "schéma, qu'elles ne respectent pas encore (elles sont dans les exports "

@@ -55,8 +55,7 @@ def _csv_left_out(form: Form) -> str | None:
 
     if not form.current_version:
         return None
-    count = left_out(form_for_admin(form.slug), "csv")
-    return left_out_note(count) if count else None
+    return left_out_note(left_out(form_for_admin(form.slug), "csv"))
 
 
 @bp.route("/formulaires/<slug>")

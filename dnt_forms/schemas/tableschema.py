@@ -220,10 +220,13 @@ TS_FORMATS = {
     "geopoint": ("default", "array", "object"),
     "geojson": ("default", "topojson"),
 }
+# For each, a value to write and read back with a pattern, what the pattern
+# must read of it, and a pattern that does.
+_SAMPLE = datetime(2025, 3, 12, 14, 30, 5)
 _DATE_LIKE = {
-    "date": datetime(2025, 3, 12).date(),
-    "datetime": datetime(2025, 3, 12, 14, 30, 5),
-    "time": datetime(2025, 3, 12, 14, 30, 5).time(),
+    "date": (_SAMPLE.date(), "le jour, le mois et l'année", "%d/%m/%Y"),
+    "datetime": (_SAMPLE, "le jour, le mois, l'année et l'heure", "%d/%m/%Y %H:%M"),
+    "time": (_SAMPLE.time(), "l'heure", "%H:%M"),
 }
 
 
@@ -244,7 +247,7 @@ def _format_problem(path: str, kind: str, fmt) -> SchemaProblem | None:
         )
     if kind in _DATE_LIKE and fmt not in ("default", "any"):
         pattern = fmt.removeprefix("fmt:")
-        sample = _DATE_LIKE[kind]
+        sample, must_read, example = _DATE_LIKE[kind]
         try:
             read = datetime.strptime(sample.strftime(pattern), pattern)
         except ValueError:
@@ -255,19 +258,11 @@ def _format_problem(path: str, kind: str, fmt) -> SchemaProblem | None:
             return SchemaProblem(
                 where,
                 f"format « {fmt} » illisible pour un champ {kind} : utilisez "
-                f"default, any ou un motif strftime qui lit {_MUST_READ[kind]}, "
-                f"comme {_PATTERN_EXAMPLE[kind]}",
+                f"default, any ou un motif strftime qui lit {must_read}, "
+                f"comme {example}",
                 "format",
             )
     return None
-
-
-_MUST_READ = {
-    "date": "le jour, le mois et l'année",
-    "datetime": "le jour, le mois, l'année et l'heure",
-    "time": "l'heure",
-}
-_PATTERN_EXAMPLE = {"date": "%d/%m/%Y", "datetime": "%d/%m/%Y %H:%M", "time": "%H:%M"}
 
 
 def _reads_back(kind: str, read: datetime, sample) -> bool:
@@ -495,16 +490,16 @@ def _convert_field(field, raw: dict, path: str, problems, warnings) -> dict | No
     if examples:
         prop["examples"] = [str(e) for e in examples]
 
-    if kind not in TS_FORMATS and kind not in _DATE_LIKE:
-        if raw.get("format") not in (None, "default"):
-            warnings.append(
-                SchemaProblem(
-                    f"{path}/format",
-                    f"format « {raw['format']} » sans effet sur un champ {kind} "
-                    "(seul « default » existe) : ignoré",
-                    "format",
-                )
+    has_formats = kind in TS_FORMATS or kind in _DATE_LIKE
+    if not has_formats and raw.get("format") not in (None, "default"):
+        warnings.append(
+            SchemaProblem(
+                f"{path}/format",
+                f"format « {raw['format']} » sans effet sur un champ {kind} "
+                "(seul « default » existe) : ignoré",
+                "format",
             )
+        )
     ts = {"type": kind, "format": field.format or "default"}
     for key in ("trueValues", "falseValues", "decimalChar", "groupChar", "bareNumber"):
         if key in raw:

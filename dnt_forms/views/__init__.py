@@ -309,9 +309,7 @@ def entries(slug):
         sort=sort,
         shown=list(leaves(opened.specs))[:4],
         every_org=manages(user, opened.form),
-        csv_left_out=left_out_note(count)
-        if (count := left_out(opened, "csv"))
-        else None,
+        csv_left_out=left_out_note(left_out(opened, "csv")),
     )
 
 
