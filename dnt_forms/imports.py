@@ -316,15 +316,21 @@ def import_file(
             ]
         )
     strict = frictionless_schema(opened.version) is not None
+    # A header with problems is refused, but the rows are still read with
+    # the columns it matched: one pass lists every error of the file.
     columns, problems = match_columns(table.header, opened, strict)
-    if problems:
-        raise ImportRefused(problems)
 
     schema_json = opened.version.schema_json
     quick = compile_check(opened.schema)
     readonly = any(spec.readonly for spec in leaves(opened.specs))
     refs = any(spec.ref for spec in leaves(opened.specs))
     by_field = {c.spec.html_name: c.header for c in columns}
+    # A required column the header lacks is said once, there, not on each row.
+    absent = {
+        spec.html_name
+        for spec in leaves(opened.specs)
+        if spec.required and len(spec.path) == 1 and spec.html_name not in by_field
+    }
     named_width = table.header.index("") if "" in table.header else len(table.header)
     read_row = row_reader(columns)
     read_keys = key_reader(opened.schema, opened.specs)
@@ -352,7 +358,7 @@ def import_file(
             if found or not (quick and quick(data)):
                 # A cell that could not be read has its message already;
                 # the schema would only add "required" for it.
-                unreadable = {p.field for p in found}
+                unreadable = {p.field for p in found} | absent
                 errors = validate_data(schema_json, data, opened.specs)
                 errors = [e for e in errors if e.get("field") not in unreadable]
                 found += _as_problems(errors, line, by_field)
