@@ -119,6 +119,23 @@ def test_publication_checks_entries_and_asks_before_to_complete(admin, app, make
     assert "commune" in source
 
 
+def test_a_refused_schema_file_comes_back_in_the_text_area(admin):
+    """A browser never sends a file input back: the file's text is kept in the
+    text area, so that the admin fixes it there instead of choosing it again."""
+    import io
+
+    bad = json.dumps({"fields": [{"name": "a", "type": "entier"}]})
+    response = _post(
+        admin,
+        "/admin/formulaires/nouveau",
+        {"schema": "", "action": "verifier"},
+        {"fichier": (io.BytesIO(bad.encode()), "bad.json")},
+    )
+    assert response.status_code == 422
+    textarea = re.search(r"<textarea[^>]*>(.*?)</textarea>", response.text, re.S)[1]
+    assert json.loads(unescape(textarea)) == json.loads(bad)
+
+
 def test_bulk_import_page_with_report(admin, app, make_form):
     import io
 

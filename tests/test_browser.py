@@ -139,6 +139,8 @@ def test_keyboard_only_entry_with_a_fix(server, browser, tmp_path):
     assert page.title().startswith("Erreur")
     summary = page.locator("#resume-erreurs")
     assert "Tables" in summary.inner_text()
+    # A screen reader starts on the summary, not at the top of the page.
+    assert page.evaluate("document.activeElement.id") == "resume-erreurs"
     # What was typed is still there.
     assert page.input_value("#champ-0") == "Les Amis du Parc"
     assert page.input_value("#champ-2") == "150,5"

@@ -196,3 +196,11 @@ def test_failure_counters_are_shared_by_gunicorn_workers(server):
             ).status_code
         )
     assert statuses == [422] * 5 + [429]
+
+
+def test_a_stale_sign_in_form_says_so_without_a_blank_title(client):
+    """The summary line of an error with no field title read "None : …"."""
+    page = client.post("/connexion", data={"email": "a@b.fr", "password": "x"})
+    assert page.status_code == 422
+    assert "Session expirée : renvoyez le formulaire." in page.text
+    assert "None" not in page.text

@@ -147,6 +147,9 @@ def _schema_page(form: Form | None):
         loaded = load_text(text) if latest else None
         return _editor(form, text, loaded)
 
+    # The uploaded file's text comes back in the text area, problems or not:
+    # a browser never sends a file input back, so the file would be lost.
+    text = request.form.get("schema", "")
     try:
         text = _posted_text()
         loaded = load_text(text)
@@ -158,7 +161,7 @@ def _schema_page(form: Form | None):
                     [_problem(f"un formulaire « {slug} » existe déjà", "slug")]
                 )
     except InvalidSchemaError as exc:
-        return _editor(form, request.form.get("schema", ""), None, exc.problems, 422)
+        return _editor(form, text, None, exc.problems, 422)
 
     action = request.form.get("action", "verifier")
     if action in ("brouillon", "publier"):
