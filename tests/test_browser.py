@@ -286,7 +286,12 @@ def test_keyboard_only_with_group_list_and_condition(server, browser, tmp_path):
         page.keyboard.press("Enter")
     assert page.input_value("input[name='intervenants.0.nom']") == "Entreprise Durand"
     assert page.input_value("input[name='adresse.code_postal']") == "7500"
-    tab_to(page, "input[name='intervenants.1.nom']")
+    # The focus is on the new row, not back at the top of the page.
+    assert page.evaluate(
+        "document.activeElement.querySelector(\"input[name='intervenants.1.nom']\")"
+        " !== null"
+    )
+    tab_to(page, "input[name='intervenants.1.nom']", limit=3)
     page.keyboard.type("Services techniques")
     page.keyboard.press("Tab")
     page.keyboard.type("Contrôle")

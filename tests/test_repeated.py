@@ -59,6 +59,8 @@ def test_add_and_remove_values_without_javascript(page, app):
     assert added.status_code == 200
     html = added.text
     assert 'value="pommes"' in html and 'name="produits.1"' in html
+    # The new value's input takes the focus, where the agent was.
+    assert re.search(r'<input[^>]*name="produits\.1"[^>]*autofocus', html)
     assert public_rows(app, "marche") == []  # adding a value saves nothing
 
     removed = _post(

@@ -47,6 +47,7 @@ from ..exports import (
     write_xlsx,
 )
 from ..forms import (
+    ADD_ROW,
     display,
     input_names,
     page_form,
@@ -130,6 +131,13 @@ def input_type_for(input_type: str, value) -> str:
     if pattern is None or value in (None, "") or pattern.fullmatch(str(value)):
         return input_type
     return "text"
+
+
+@bp.app_template_global("added_to")
+def added_to(spec) -> bool:
+    """Whether this page answers "add a row" to this list: the new row takes
+    the focus, where the agent left it (the page is a new one)."""
+    return request.method == "POST" and request.form.get(ADD_ROW) == spec.html_name
 
 
 @bp.app_template_global("field_value")
