@@ -14,10 +14,17 @@ class SchemaProblem:
         self.path = path
         self.message = message
         self.keyword = keyword
+        # The name of the Table Schema field the path points into, if any:
+        # "/fields/11" alone tells an admin little.
+        self.field: str | None = None
+
+    @property
+    def place(self) -> str:
+        where = self.path or "/"
+        return f"{where} (champ « {self.field} »)" if self.field else where
 
     def __str__(self) -> str:
-        where = self.path or "/"
-        return f"{where} : {self.message}"
+        return f"{self.place} : {self.message}"
 
     def __repr__(self) -> str:
         return f"SchemaProblem({self.path!r}, {self.message!r})"

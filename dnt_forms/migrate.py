@@ -155,27 +155,62 @@ def _differences(before: FieldSpec, after: FieldSpec, was_required: bool) -> lis
     out = []
     if was_required != after.required:
         out.append("devient obligatoire" if after.required else "devient facultatif")
-    old_rules, new_rules = _assertions(before.prop), _assertions(after.prop)
-    for key in sorted(set(old_rules) | set(new_rules)):
-        if old_rules.get(key) != new_rules.get(key):
-            shown_old = _shown_rule(before.prop, key)
-            shown_new = _shown_rule(after.prop, key)
-            out.append(f"{key} : {shown_old} → {shown_new}")
+    old_rules, new_rules = _rules(before.prop), _rules(after.prop)
+    changed = {
+        key
+        for key in set(old_rules) | set(new_rules)
+        if old_rules.get(key) != new_rules.get(key)
+    }
+    if "type" in changed:
+        # The Table Schema type moves with it: said once.
+        changed.discard(("x-tableschema", "type"))
+    for key in sorted(changed, key=str):
+        if True:
+            name = f"{key[1]} (Table Schema)" if isinstance(key, tuple) else key
+            shown = [
+                _shown_rule(key, rules.get(key)) for rules in (old_rules, new_rules)
+            ]
+            out.append(f"{name} : {shown[0]} → {shown[1]}")
     return out
 
 
-def _shown_rule(prop: dict, key: str) -> str:
-    """A rule as the admin wrote it: a Table Schema pattern without the
-    anchors its conversion added (tableschema._anchor)."""
-    value = prop.get(key)
-    if (
-        key == "pattern"
-        and "x-tableschema" in prop
-        and isinstance(value, str)
-        and value.startswith("^(?:")
-        and value.endswith(")$")
-    ):
-        value = value[4:-2]
+def _rules(prop: dict) -> dict:
+    """The field's rules as the admin wrote them: a Table Schema pattern
+    without the anchors its conversion added (tableschema._anchor), and the
+    Table Schema's own reading keys (format, true words…) one by one rather
+    than as the x-tableschema object that carries them."""
+    rules = _assertions(prop)
+    table = rules.pop("x-tableschema", None)
+    if isinstance(table, dict):
+        pattern = rules.get("pattern")
+        if (
+            isinstance(pattern, str)
+            and pattern.startswith("^(?:")
+            and pattern.endswith(")$")
+        ):
+            rules["pattern"] = pattern[4:-2]
+        # x-type is the conversion's mark of the Table Schema type, said there.
+        rules.pop("x-type", None)
+        for key, value in table.items():
+            rules[("x-tableschema", key)] = value
+    return rules
+
+
+# JSON types as an admin reads them in a diff.
+_TYPE_WORDS = {
+    "string": "texte",
+    "integer": "nombre entier",
+    "number": "nombre",
+    "boolean": "oui/non",
+    "array": "liste",
+    "object": "groupe",
+    "null": "vide",
+}
+
+
+def _shown_rule(key, value) -> str:
+    if key == "type" and isinstance(value, str) and value in _TYPE_WORDS:
+        return f"{_TYPE_WORDS[value]} ({value})"
     return json.dumps(value, ensure_ascii=False)
 
 

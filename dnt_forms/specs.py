@@ -208,7 +208,7 @@ class FieldSpec:
 
 
 FORMAT_HINTS = {
-    "date": "Date au format JJ/MM/AAAA.",
+    "date": "Date au format JJ/MM/AAAA (AAAA-MM-JJ est aussi compris).",
     "datetime": "Date et heure.",
     "time": "Heure au format HH:MM.",
     "email": "Adresse électronique, par exemple nom@commune.fr.",

@@ -230,7 +230,12 @@ def test_create_account_shows_a_working_one_time_link_once(app, admin, ruchers, 
 @pytest.mark.parametrize(
     "data, anchor, message",
     [
-        ({"email": "sans-arobase", "role": "agent"}, "email", "Indiquez l'adresse"),
+        (
+            {"email": "sans-arobase", "role": "agent"},
+            "email",
+            "« sans-arobase » n'est pas une adresse électronique complète",
+        ),
+        ({"email": "", "role": "agent"}, "email", "Indiquez l'adresse"),
         ({"email": ADMIN[0], "role": "agent"}, "email", "existe déjà"),
         ({"email": "a@b.fr", "role": "chef"}, "role-agent", "Choisissez un rôle"),
         (

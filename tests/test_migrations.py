@@ -176,7 +176,8 @@ def test_diff_lists_each_kind_of_change(corpus):
     assert renames == {("matricule",): ("numero_inventaire",)}
     assert [s.column for s in removed] == ["remarque"]
     text = str(next(c for c in changes if c.column == "diametre_couronne"))
-    assert '"number" → "integer"' in text
+    assert "type : nombre (number) → nombre entier (integer)" in text
+    assert "x-tableschema" not in text
 
 
 @pytest.mark.parametrize(

@@ -108,11 +108,16 @@ def _account_errors(values: dict) -> list[dict]:
     errors = []
     email = values["email"]
     if len(email) > EMAIL_MAX or not EMAIL_PATTERN.fullmatch(email):
+        said = (
+            f"« {email} » n'est pas une adresse électronique complète"
+            if email
+            else "Indiquez l'adresse du compte"
+        )
         errors.append(
             page_error(
                 "email",
                 "Adresse électronique",
-                "Indiquez l'adresse du compte, par exemple prenom.nom@commune.fr.",
+                f"{said}, par exemple prenom.nom@commune.fr.",
             )
         )
     elif find_user(email):

@@ -69,7 +69,7 @@ def _editor(form: Form | None, text: str, loaded=None, problems=(), status=200):
     errors = [
         page_error("slug", "Identifiant", p.message)
         if p.keyword == "slug" and form is None
-        else page_error("schema", p.path or "schéma", f"{p.message} [{p.keyword}]")
+        else page_error("schema", p.place, f"{p.message} [{p.keyword}]")
         for p in problems
     ]
     body = render_template(

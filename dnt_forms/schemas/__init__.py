@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,15 +85,20 @@ def load_text(text: str, folder: Path | None = None) -> LoadedSchema:
         ) from None
 
     if looks_like_table_schema(data):
-        canonical, warnings, repaired = import_table_schema(data)
         try:
-            checked = check_json_schema(canonical)
+            canonical, warnings, repaired = import_table_schema(data)
+            try:
+                checked = check_json_schema(canonical)
+            except InvalidSchemaError as exc:
+                raise InvalidSchemaError(
+                    table_paths(exc.problems, repaired),
+                    warnings + table_paths(exc.warnings, repaired),
+                ) from None
         except InvalidSchemaError as exc:
             raise InvalidSchemaError(
-                table_paths(exc.problems, repaired),
-                warnings + table_paths(exc.warnings, repaired),
+                named(exc.problems, data), named(exc.warnings, data)
             ) from None
-        warnings = warnings + table_paths(checked, repaired)
+        warnings = named(warnings + table_paths(checked, repaired), data)
         return LoadedSchema(canonical, "tableschema", text, warnings, repaired)
 
     check_meta_schema(data)
@@ -120,6 +126,22 @@ def table_paths(problems: list[SchemaProblem], table: dict) -> list[SchemaProble
             problem = SchemaProblem(path, problem.message, problem.keyword)
         out.append(problem)
     return out
+
+
+_FIELD_PATH = re.compile(r"^/fields/(\d+)(/|$)")
+
+
+def named(problems: list[SchemaProblem], table: dict) -> list[SchemaProblem]:
+    """The problems, each pointing into a field knowing that field's name."""
+    fields = table.get("fields") or []
+    for problem in problems:
+        found = _FIELD_PATH.match(problem.path)
+        if found and int(found[1]) < len(fields):
+            field = fields[int(found[1])]
+            name = field.get("name") if isinstance(field, dict) else None
+            if isinstance(name, str) and name:
+                problem.field = name
+    return problems
 
 
 def load_file(path: str | Path) -> LoadedSchema:

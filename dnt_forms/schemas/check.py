@@ -193,7 +193,7 @@ def _meta_problem(error) -> SchemaProblem:
         )
     else:
         message = f"« {error.validator} » : {error.message}"
-    return SchemaProblem(_pointer(path), f"{message} (méta-schéma)", keyword)
+    return SchemaProblem(_pointer(path), message, keyword)
 
 
 # What re says of a broken pattern, as an admin can act on it.
