@@ -497,6 +497,44 @@ def test_equal_bounds_leave_one_value():
     load_text(json.dumps(schema))
 
 
+def test_every_problem_of_a_table_schema_is_listed_in_one_pass():
+    """A mistake of shape, one frictionless refuses, and one only the form's
+    checks see, in three fields: all three are said at once (the later
+    ones came out only after the first were fixed)."""
+    fields = [
+        {"name": "a", "type": "entier"},
+        {"name": "e", "type": "integer", "example": "5.5"},
+        {
+            "name": "d",
+            "type": "integer",
+            "constraints": {"minimum": 200, "maximum": 180},
+        },
+    ]
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps({"fields": fields}))
+    assert [(p.path, p.field) for p in info.value.problems] == [
+        ("/fields/0/type", "a"),
+        ("/fields/1/example", "e"),
+        ("/fields/2/constraints/minimum", "d"),
+    ]
+
+
+def test_every_problem_of_a_json_schema_is_listed_in_one_pass():
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "strin"},
+            "c": {"type": "integer", "minimum": 12, "maximum": 10},
+        },
+    }
+    with pytest.raises(InvalidSchemaError) as info:
+        load_text(json.dumps(schema))
+    assert [p.path for p in info.value.problems] == [
+        "/properties/a/type",
+        "/properties/c/minimum",
+    ]
+
+
 def test_a_format_without_effect_is_a_warning():
     loaded = load_text(
         json.dumps({"fields": [{"name": "a", "type": "number", "format": "x"}]})

@@ -101,11 +101,44 @@ def load_text(text: str, folder: Path | None = None) -> LoadedSchema:
         warnings = named(warnings + table_paths(checked, repaired), data)
         return LoadedSchema(canonical, "tableschema", text, warnings, repaired)
 
-    check_meta_schema(data)
     folders = [f for f in (folder, schemas_path()) if f is not None]
+    try:
+        check_meta_schema(data)
+    except InvalidSchemaError as exc:
+        more = _beyond_meta(data, exc.problems, folders)
+        raise InvalidSchemaError(exc.problems + more, exc.warnings) from None
     canonical = canonical_schema(data, folders)
     warnings = check_json_schema(canonical)
     return LoadedSchema(canonical, "jsonschema", text, warnings)
+
+
+def _beyond_meta(data, problems: list[SchemaProblem], folders) -> list[SchemaProblem]:
+    """The form's own checks on the fields the meta-schema did not refuse,
+    so that one pass lists every problem (bounds, patterns…), not the first
+    kind found. Best effort: a schema too broken to read gives none."""
+    if not isinstance(data, dict) or not isinstance(data.get("properties"), dict):
+        return []
+    refused = set()
+    for problem in problems:
+        parts = problem.path.split("/")
+        if len(parts) < 3 or parts[1] != "properties":
+            return []  # a problem of the whole schema: nothing to add safely
+        refused.add(parts[2].replace("~1", "/").replace("~0", "~"))
+    kept = {k: v for k, v in data["properties"].items() if k not in refused}
+    if not kept:
+        return []
+    rest = {
+        **data,
+        "properties": kept,
+        "required": [n for n in data.get("required") or [] if n in kept],
+    }
+    try:
+        check_json_schema(canonical_schema(rest, folders))
+    except InvalidSchemaError as exc:
+        return [p for p in exc.problems if p.path.startswith("/properties/")]
+    except Exception:  # noqa: BLE001 - only extra problems are at stake
+        logger.debug("no further check of a schema the meta-schema refused")
+    return []
 
 
 def table_paths(problems: list[SchemaProblem], table: dict) -> list[SchemaProblem]:

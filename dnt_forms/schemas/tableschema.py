@@ -94,20 +94,82 @@ def import_table_schema(descriptor: dict) -> tuple[dict, list[SchemaProblem], di
     """Return (canonical form schema, warnings, repaired Table Schema)."""
     warnings: list[SchemaProblem] = []
     repaired = repair(copy.deepcopy(descriptor), warnings)
+    # Stage after stage: the shape, what frictionless refuses, the
+    # conversion. The first stage with problems ends the import, after the
+    # later stages have looked at the other fields (_beyond).
     problems = structure_problems(repaired)
+    if not problems:
+        try:
+            schema = Schema.from_descriptor(repaired)
+        except FrictionlessException as exc:
+            problems = _located(repaired, exc)
+    if not problems:
+        canonical = _to_json_schema(repaired, schema, problems, warnings)
     if problems:
-        raise InvalidSchemaError(problems, warnings)
-
-    try:
-        schema = Schema.from_descriptor(repaired)
-    except FrictionlessException as exc:
-        raise InvalidSchemaError(_located(repaired, exc), warnings) from None
-
-    problems: list[SchemaProblem] = []
-    canonical = _to_json_schema(repaired, schema, problems, warnings)
-    if problems:
-        raise InvalidSchemaError(problems, warnings)
+        every = problems + _beyond(repaired, problems)
+        raise InvalidSchemaError(sorted(every, key=_position), warnings)
     return canonical, warnings, repaired
+
+
+_FIELD_INDEX = re.compile(r"^/fields/(\d+)(/|$)")
+
+
+def _beyond(desc: dict, problems: list[SchemaProblem]) -> list:
+    """The later checks (frictionless, bounds, patterns…) on the fields with
+    no problem yet, stage after stage, so that one pass lists every problem.
+    Best effort: a problem of the whole schema stops here."""
+    from . import table_paths
+    from .check import check_json_schema
+
+    bad = _field_indexes(problems)
+    found: list[SchemaProblem] = []
+    while bad is not None:
+        kept = [i for i in range(len(desc["fields"])) if i not in bad]
+        if not kept:
+            break
+        rest = {k: v for k, v in desc.items() if k != "primaryKey"}
+        rest["fields"] = [desc["fields"][i] for i in kept]
+        try:
+            canonical, _warnings, _repaired = import_table_schema(rest)
+            check_json_schema(canonical)
+            break
+        except InvalidSchemaError as exc:
+            more = []
+            for problem in exc.problems:
+                # Back to the positions of the admin's file.
+                at = _FIELD_INDEX.match(problem.path)
+                if at:
+                    problem.path = problem.path.replace(
+                        at[0].rstrip("/"), f"/fields/{kept[int(at[1])]}", 1
+                    )
+                elif problem.path.startswith("/properties/"):
+                    [problem] = table_paths([problem], desc)
+                more.append(problem)
+            found += more
+            newly = _field_indexes(more)
+            bad = bad | newly if newly else None
+        except Exception:  # noqa: BLE001 - only extra problems are at stake
+            logger.debug("no further check of a Table Schema with problems")
+            break
+    return found
+
+
+def _position(problem: SchemaProblem) -> int:
+    """Problems in the order of the file's fields (the whole schema's first)."""
+    at = _FIELD_INDEX.match(problem.path)
+    return int(at[1]) if at else -1
+
+
+def _field_indexes(problems: list[SchemaProblem]) -> set[int] | None:
+    """The fields the problems are in; None if one is about the whole schema."""
+    indexes = set()
+    for problem in problems:
+        at = _FIELD_INDEX.match(problem.path)
+        if at:
+            indexes.add(int(at[1]))
+        elif problem.path != "/primaryKey":
+            return None
+    return indexes
 
 
 TS_TYPES = (
