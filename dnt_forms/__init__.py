@@ -115,10 +115,11 @@ def _register_blueprints(app: Flask) -> None:
     # These views check the CSRF token themselves through their FlaskForm,
     # so that a stale token shows the page again with what was typed instead
     # of a bare 400 that would lose it.
+    from .admin.schemas import schema_edit, schema_new
     from .views import new_entry
     from .views.auth import login, one_time_link
 
-    for view in (new_entry, login, one_time_link):
+    for view in (new_entry, login, one_time_link, schema_new, schema_edit):
         csrf.exempt(view)
     app.register_blueprint(views_bp)
     app.register_blueprint(auth_bp)

@@ -268,3 +268,26 @@ def test_live_preview_fragment(admin):
         admin.post("/admin/formulaires/apercu", data={"schema": "{}"}).status_code
         == 400
     )
+
+
+def test_a_stale_editor_page_keeps_the_pasted_schema_and_saves_nothing(admin, app):
+    """The session's token expired while the admin worked on a schema: the
+    page comes back with the schema and a fresh token (a bare 400 lost it)."""
+    from dnt_forms.db import db
+    from dnt_forms.models import Form
+
+    schema = json.dumps(V1)
+    response = admin.post(
+        "/admin/formulaires/nouveau",
+        data={"schema": schema, "action": "publier", "csrf_token": "périmé"},
+    )
+    assert response.status_code == 400
+    html = unescape(response.text)
+    assert "<title>Erreur" in html and "session expirée" in html
+    textarea = re.search(r"<textarea[^>]*>(.*?)</textarea>", response.text, re.S)[1]
+    assert json.loads(unescape(textarea)) == V1
+    with app.app_context():
+        assert db.session.execute(db.select(Form)).scalars().all() == []
+    # The page's fresh token works.
+    again = _post(admin, "/admin/formulaires/nouveau", {"schema": schema})
+    assert again.status_code == 200

@@ -19,6 +19,8 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
 from ..auth import admin_required, current_user
 from ..compiler import compile_schema
@@ -150,6 +152,17 @@ def _schema_page(form: Form | None):
     # The uploaded file's text comes back in the text area, problems or not:
     # a browser never sends a file input back, so the file would be lost.
     text = request.form.get("schema", "")
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        # A stale page (the session ended): the pasted schema comes back with
+        # a fresh token; nothing is saved without one.
+        expired = _problem(
+            "session expirée : rien n'a été enregistré ; vérifiez de nouveau puis "
+            "enregistrez",
+            "csrf_token",
+        )
+        return _editor(form, text, None, [expired], 400)
     try:
         text = _posted_text()
         loaded = load_text(text)
