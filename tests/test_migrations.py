@@ -314,32 +314,38 @@ def test_a_removed_list_stays_published_with_its_rows(app, make_form):
     assert published() == (rows, purpose)
 
 
+def _text_made_integer(app, make_form, slug, name, value) -> int:
+    """A form whose text field becomes an integer over an entry holding
+    `value`, published with that entry to complete; returns the entry's id."""
+    from dnt_forms.auth import find_user
+    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    title = name.capitalize()
+    v1 = {
+        "type": "object",
+        "required": [name],
+        "properties": {name: {"type": "string", "title": title, "x-purpose": "Accès."}},
+    }
+    make_form(v1, slug)
+    with app.app_context():
+        entry_id = save_new_entry(
+            form_for_admin(slug), {name: value}, find_user("agent@paris.fr")
+        ).id
+        v2 = copy.deepcopy(v1)
+        v2["properties"][name]["type"] = "integer"
+        install(load_text(json.dumps(v2)), slug, to_complete=True)
+    return entry_id
+
+
 def test_a_to_complete_entry_shows_what_to_fix_and_keeps_its_value(
     app, make_form, agent
 ):
     """A value kept as typed in a field that changed type is shown as it is
     (a number input would show an empty box, and a save would erase it),
     and the entry page says what the new version asks."""
-    from dnt_forms.auth import find_user
-    from dnt_forms.entries import form_for_admin, save_new_entry
-    from dnt_forms.schemas import load_text
-    from dnt_forms.schemas.versions import install
-
-    v1 = {
-        "type": "object",
-        "properties": {
-            "places": {"type": "string", "title": "Places", "x-purpose": "Accueil."}
-        },
-    }
-    make_form(v1, "bancs")
-    with app.app_context():
-        entry = save_new_entry(
-            form_for_admin("bancs"), {"places": "deux"}, find_user("agent@paris.fr")
-        )
-        entry_id = entry.id
-        v2 = copy.deepcopy(v1)
-        v2["properties"]["places"]["type"] = "integer"
-        install(load_text(json.dumps(v2)), "bancs", to_complete=True)
+    entry_id = _text_made_integer(app, make_form, "bancs", "places", "deux")
 
     page = agent.get(f"/formulaires/bancs/entrees/{entry_id}").text
     assert "À compléter pour la version 2" in page
@@ -350,34 +356,16 @@ def test_a_to_complete_entry_shows_what_to_fix_and_keeps_its_value(
 
 
 def test_a_kept_value_sent_back_as_shown_is_read_in_the_new_type(app, make_form, agent):
-    """ "210" kept as text after a change to integer: the agent who saves the
-    page as shown confirms it, and it is read as the field now reads it
-    (it was refused as « un texte », and only a retyped value went in)."""
+    """A value kept as text after a change to integer ("210"): the agent who
+    saves the page as shown confirms it, and it is read as the field now reads
+    it (it was refused as « un texte », and only a retyped value went in)."""
     from htmlform import posted_pairs
     from werkzeug.datastructures import MultiDict
 
-    from dnt_forms.auth import find_user
     from dnt_forms.db import db
     from dnt_forms.models import Entry
-    from dnt_forms.entries import form_for_admin, save_new_entry
-    from dnt_forms.schemas import load_text
-    from dnt_forms.schemas.versions import install
 
-    v1 = {
-        "type": "object",
-        "required": ["hauteur"],
-        "properties": {
-            "hauteur": {"type": "string", "title": "Hauteur", "x-purpose": "Accès."}
-        },
-    }
-    make_form(v1, "parkings")
-    with app.app_context():
-        entry_id = save_new_entry(
-            form_for_admin("parkings"), {"hauteur": "210"}, find_user("agent@paris.fr")
-        ).id
-        v2 = copy.deepcopy(v1)
-        v2["properties"]["hauteur"]["type"] = "integer"
-        install(load_text(json.dumps(v2)), "parkings", to_complete=True)
+    entry_id = _text_made_integer(app, make_form, "parkings", "hauteur", "210")
 
     url = f"/formulaires/parkings/entrees/{entry_id}"
     saved = agent.post(url, data=MultiDict(posted_pairs(agent.get(url).text, url)))
