@@ -287,7 +287,6 @@ def read_form(
     data = {}
     errors = []
     answered = set()
-    unticked = []
     for spec in leaves(specs):
         if spec.readonly:
             continue
@@ -310,16 +309,10 @@ def read_form(
         except french.InputError as exc:
             errors.append(error(spec.path, spec, str(exc)))
             continue
-        if value is False and not fields[0].data and spec.conditions:
-            unticked.append(spec)
         if value is not None or spec.nullable:
             set_at(data, spec.path, value)
         if any((f.data or "") != "" for f in fields):
             answered.add(spec.path)
-    # An unticked box says "no" only where its question applies.
-    for spec in unticked:
-        if not any(condition_holds(c, data) for c in spec.conditions):
-            remove_at(data, spec.path)
     _keep_chosen_variants(form, specs, data, answered)
     _drop_unanswered_groups(specs, data, answered)
     _drop_trailing_blank_rows(specs, data, answered)
@@ -473,7 +466,7 @@ def _drop_unanswered_groups(specs, data: dict, answered: set) -> None:
 
 
 def _posted(spec: FieldSpec, fields) -> bool:
-    if spec.widget == "checkboxes" or (spec.widget == "boolean" and not spec.required):
+    if spec.widget == "checkboxes":
         return True
     return any(field.raw_data for field in fields)
 
@@ -499,10 +492,9 @@ def convert(spec: FieldSpec, raw: list):
         return spec.prop["const"]
     text = raw[0]
     if spec.widget == "boolean":
+        # Oui, Non, or no answer (never "no" by default).
         if text in (None, ""):
-            # An unticked checkbox sends nothing: that answer is "no". A
-            # required boolean is a Oui/Non choice, where nothing means blank.
-            return None if spec.required else False
+            return None
         return text == TRUE_WORD
     if text is None:
         return None
