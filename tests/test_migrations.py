@@ -250,6 +250,20 @@ def test_a_valid_change_needs_no_option(app, make_form, to_complete):
         assert entry.data == {"a": "x"}
 
 
+def _entry_then_removed(make_form, v1: dict, slug: str, entry: dict, field: str):
+    """A form `v1` holding `entry`, then a version without `field` (called
+    in an app context); returns what install gave."""
+    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    make_form(v1, slug)
+    save_new_entry(form_for_admin(slug), entry, None)
+    v2 = copy.deepcopy(v1)
+    del v2["properties"][field]
+    return install(load_text(json.dumps(v2)), slug)
+
+
 def test_a_removed_list_stays_published_with_its_rows(app, make_form):
     """Removing a list of groups keeps its table in public.db, its rows read
     from the values the entries keep, and says it was removed."""
@@ -257,8 +271,6 @@ def test_a_removed_list_stays_published_with_its_rows(app, make_form):
 
     from dnt_forms.entries import form_for_admin, save_new_entry
     from dnt_forms.publish import sync_all, sync_form
-    from dnt_forms.schemas import load_text
-    from dnt_forms.schemas.versions import install
 
     v1 = {
         "type": "object",
@@ -278,16 +290,9 @@ def test_a_removed_list_stays_published_with_its_rows(app, make_form):
             },
         },
     }
-    make_form(v1, "depenses")
+    entry = {"dossier": "D1", "lignes": [{"poste": "Repas", "montant": 12.5}]}
     with app.app_context():
-        save_new_entry(
-            form_for_admin("depenses"),
-            {"dossier": "D1", "lignes": [{"poste": "Repas", "montant": 12.5}]},
-            None,
-        )
-        v2 = copy.deepcopy(v1)
-        del v2["properties"]["lignes"]
-        installed = install(load_text(json.dumps(v2)), "depenses")
+        installed = _entry_then_removed(make_form, v1, "depenses", entry, "lignes")
         # As the CLI and the admin pages do after a publication.
         sync_form(app.extensions["dnt_public"], installed.form)
         save_new_entry(form_for_admin("depenses"), {"dossier": "D2"}, None)
@@ -428,10 +433,8 @@ def test_the_schema_csv_leaves_out_entries_to_complete_and_says_so(
 
 
 def test_every_export_keeps_a_removed_field(app, make_form, tmp_path):
-    from dnt_forms.entries import form_for_admin, save_new_entry
+    from dnt_forms.entries import form_for_admin
     from dnt_forms.exports import export
-    from dnt_forms.schemas import load_text
-    from dnt_forms.schemas.versions import install
 
     v1 = {
         "type": "object",
@@ -440,14 +443,10 @@ def test_every_export_keeps_a_removed_field(app, make_form, tmp_path):
             "commentaire": {"type": "string", "title": "Commentaire"},
         },
     }
-    make_form(v1, "bancs")
     with app.app_context():
-        save_new_entry(
-            form_for_admin("bancs"), {"nom": "B1", "commentaire": "Près"}, None
+        _entry_then_removed(
+            make_form, v1, "bancs", {"nom": "B1", "commentaire": "Près"}, "commentaire"
         )
-        v2 = copy.deepcopy(v1)
-        del v2["properties"]["commentaire"]
-        install(load_text(json.dumps(v2)), "bancs")
         opened = form_for_admin("bancs")
         export(opened, "json", tmp_path / "out.json")
         export(opened, "csv", tmp_path / "out.csv")
