@@ -454,8 +454,9 @@ def _keep_unposted_lists(specs, data: dict, previous: dict, posted: set) -> None
 def _drop_unanswered_groups(specs, data: dict, answered: set) -> None:
     """An optional group where nothing was typed is no answer at all.
 
-    Its unticked checkboxes alone (read as "no") must not make it look
-    begun, or its required fields would be asked for.
+    Values the page gives without the agent typing anything (a default,
+    a group of unticked checkboxes) must not make it look begun, or its
+    required fields would be asked for.
     """
     for spec in walk(specs):
         if not spec.is_group or spec.required:
