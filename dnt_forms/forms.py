@@ -287,6 +287,7 @@ def read_form(
     data = {}
     errors = []
     answered = set()
+    unticked = []
     for spec in leaves(specs):
         if spec.readonly:
             continue
@@ -309,10 +310,16 @@ def read_form(
         except french.InputError as exc:
             errors.append(error(spec.path, spec, str(exc)))
             continue
+        if value is False and not fields[0].data and spec.conditions:
+            unticked.append(spec)
         if value is not None or spec.nullable:
             set_at(data, spec.path, value)
         if any((f.data or "") != "" for f in fields):
             answered.add(spec.path)
+    # An unticked box says "no" only where its question applies.
+    for spec in unticked:
+        if not any(condition_holds(c, data) for c in spec.conditions):
+            remove_at(data, spec.path)
     _keep_chosen_variants(form, specs, data, answered)
     _drop_unanswered_groups(specs, data, answered)
     _drop_trailing_blank_rows(specs, data, answered)
@@ -467,7 +474,7 @@ def _drop_unanswered_groups(specs, data: dict, answered: set) -> None:
 
 
 def _posted(spec: FieldSpec, fields) -> bool:
-    if spec.widget == "checkboxes":
+    if spec.widget == "checkboxes" or (spec.widget == "boolean" and not spec.required):
         return True
     return any(field.raw_data for field in fields)
 
@@ -493,9 +500,10 @@ def convert(spec: FieldSpec, raw: list):
         return spec.prop["const"]
     text = raw[0]
     if spec.widget == "boolean":
-        # Oui, Non, or no answer (never "no" by default).
         if text in (None, ""):
-            return None
+            # An unticked checkbox sends nothing: that answer is "no". A
+            # required boolean is a Oui/Non choice, where nothing means blank.
+            return None if spec.required else False
         return text == TRUE_WORD
     if text is None:
         return None

@@ -62,14 +62,9 @@ def test_form_shows_label_purpose_and_input_for_every_field(app, agent, opened):
     for spec in _specs(app, slug):
         assert escape(spec.purpose or NO_PURPOSE) in html, spec.name
         if spec.widget in ("radio", "checkboxes", "geopoint") or (
-            spec.json_type == "boolean"
+            spec.json_type == "boolean" and spec.required
         ):
             assert f"<legend>{escape(spec.title)}" in html, spec.name
-            if spec.json_type == "boolean" and not spec.required:
-                # Yes, no, or no answer: a blank is never read as "no".
-                assert (
-                    f'id="{spec.html_id}-vide" name="{spec.html_name}" value=""' in html
-                )
             continue
         assert re.search(
             f'<label for="{spec.html_id}"[^>]*>{re.escape(escape(spec.title))}', html
@@ -80,6 +75,8 @@ def test_form_shows_label_purpose_and_input_for_every_field(app, agent, opened):
             assert f'<textarea id="{spec.html_id}"' in html
         elif spec.widget == "repeated":
             assert f'<input type="text" id="{spec.html_id}"' in html
+        elif spec.json_type == "boolean":
+            assert f'<input type="checkbox" id="{spec.html_id}"' in html
         else:
             wanted = INPUT_TYPES[spec.widget]
             assert f'<input type="{wanted}" id="{spec.html_id}"' in html, spec.name

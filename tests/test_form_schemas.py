@@ -341,7 +341,10 @@ def form_data(specs: list[FieldSpec], entry: dict, csrf: str) -> dict:
         elif spec.widget == "checkboxes":
             data[spec.name] = [str(v) for v in value]
         elif spec.json_type == "boolean":
-            data[spec.name] = "oui" if value else "non"
+            if spec.required:
+                data[spec.name] = "oui" if value else "non"
+            elif value:
+                data[spec.name] = "oui"  # an unticked checkbox sends nothing
         elif spec.widget == "repeated":
             for i, item in enumerate(value):
                 number = spec.item_type == "number"

@@ -90,23 +90,6 @@ def test_required_boolean_is_an_unselected_yes_no_choice(form_page):
     assert "checked" not in group
 
 
-def test_optional_boolean_is_yes_no_or_no_answer(form_page, app):
-    # A checkbox left unticked would publish "no" for a question nobody
-    # answered; three radios keep "no" and "no answer" apart.
-    html = form_page.get("/formulaires/salle/").text
-    group = html[html.index("<legend>Sonorisation") :]
-    group = group[: group.index("</fieldset>")]
-    assert 'type="checkbox"' not in group
-    assert re.search(r'value=""\s*checked', group)  # "Sans réponse" at first
-    assert "Sans réponse" in group
-    base = {"association": "A", "participants": "2", "date": "01/02/2025"}
-    post(form_page, {**base, "assurance": "oui", "sono": "non"})
-    assert public_rows(app, "salle")[0]["sono"] == 0
-    entry = form_page.get("/formulaires/salle/entrees/1").text
-    group = entry[entry.index("<legend>Sonorisation") :]
-    assert re.search(r'value="non"\s*checked', group[: group.index("</fieldset>")])
-
-
 def post(client, data):
     page = client.get("/formulaires/salle/").text
     return client.post(
@@ -133,8 +116,7 @@ def test_french_input_is_stored_typed(form_page, app):
     assert row["budget"] == 1234.5
     assert row["date"] == "2025-03-12"
     assert row["assurance"] == 1
-    # An optional yes/no left unanswered is no answer, not "no".
-    assert row["sono"] is None
+    assert row["sono"] == 0  # an unticked optional checkbox means "no"
     assert row["notes"] == "ligne 1\nligne 2"
     assert "telephone" not in row
 
@@ -249,7 +231,7 @@ def test_nested_group_is_a_fieldset_and_is_stored_nested(agent, make_form, app):
             "/formulaires/asso/", data={"csrf_token": csrf_from(page), **data}
         )
 
-    # The group left blank (its yes/no unanswered) is no answer: no error.
+    # The group left blank (its checkbox unticked) is no answer: no error.
     assert send({"nom": "Club"}).status_code == 302
     # Begun but incomplete: the error points into the group.
     response = send({"nom": "Club 2", "siege.pmr": "oui"})
