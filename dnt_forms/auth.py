@@ -82,9 +82,14 @@ def create_user(
 
 
 def make_one_time_link(user: User) -> str:
-    """A fresh single-use token; only its hash is stored."""
+    """A fresh single-use token; only its hash is stored.
+
+    It replaces the user's earlier links: a link is asked for again when
+    one was lost, and a lost link must not stay usable by whoever finds it.
+    """
     token = secrets.token_urlsafe(32)
     hours = current_app.config["DNT_ONE_TIME_LINK_HOURS"]
+    _retire_links(user.id)
     db.session.add(
         OneTimeLink(
             user_id=user.id,
@@ -110,8 +115,17 @@ def consume_one_time_link(token: str) -> None:
         db.select(OneTimeLink).filter_by(token_hash=sha256(token))
     ).scalar_one_or_none()
     if link is not None:
-        link.used = True
+        # The password is chosen: no other link of the account may change it.
+        _retire_links(link.user_id)
         db.session.commit()
+
+
+def _retire_links(user_id: int) -> None:
+    db.session.execute(
+        db.update(OneTimeLink)
+        .where(OneTimeLink.user_id == user_id, OneTimeLink.used.is_(False))
+        .values(used=True)
+    )
 
 
 def _aware(moment):

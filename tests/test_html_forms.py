@@ -90,6 +90,35 @@ def test_required_boolean_is_an_unselected_yes_no_choice(form_page):
     assert "checked" not in group
 
 
+def _group(html: str, legend: str) -> str:
+    group = html[html.index(f"<legend>{legend}") :]
+    return group[: group.index("</fieldset>")]
+
+
+def test_optional_choice_can_be_taken_back_without_javascript(form_page, app):
+    # An optional radio group has "Sans réponse": once a choice is clicked,
+    # an agent without JavaScript can still leave it unanswered.
+    group = _group(form_page.get("/formulaires/salle/").text, "Salle")
+    assert re.search(r'value=""\s*checked>\s*<label[^>]*>Sans réponse', group)
+    base = {"association": "A", "participants": "2", "date": "01/02/2025"}
+    assert (
+        post(form_page, {**base, "assurance": "oui", "salle": "B"}).status_code == 302
+    )
+    page = form_page.get("/formulaires/salle/entrees/1").text
+    group = _group(page, "Salle")
+    assert re.search(r'value="B"\s*checked', group)
+    assert not re.search(r'value=""\s*checked', group)
+    revision = re.search(r'name="revision" value="(\d+)"', page)[1]
+    data = {**base, "assurance": "oui", "salle": "", "revision": revision}
+    response = form_page.post(
+        "/formulaires/salle/entrees/1", data={"csrf_token": csrf_from(page), **data}
+    )
+    assert response.status_code == 302
+    assert public_rows(app, "salle")[0]["salle"] is None
+    # A required yes/no keeps two choices: an answer is asked for.
+    assert "Sans réponse" not in _group(page, "Assurance")
+
+
 def post(client, data):
     page = client.get("/formulaires/salle/").text
     return client.post(

@@ -124,6 +124,30 @@ def test_one_time_link_works_once(app):
     assert app.test_client().get(url).status_code == 404
 
 
+def test_a_new_link_or_a_chosen_password_retires_the_other_links(app):
+    # A link asked for again replaces the lost one; once the password is
+    # chosen, no link of the account may change it any more.
+    from dnt_forms.auth import create_user, make_one_time_link
+
+    with app.app_context():
+        user = create_user("perdu@commune.fr", "agent")
+        first = make_one_time_link(user)
+        second = make_one_time_link(user)
+        third = make_one_time_link(user)
+    client = app.test_client()
+    assert client.get(f"/connexion/lien/{first}").status_code == 404
+    page = client.get(f"/connexion/lien/{third}")
+    assert page.status_code == 200
+    words = {"password": "une-bonne-phrase", "confirm": "une-bonne-phrase"}
+    done = client.post(
+        f"/connexion/lien/{third}",
+        data={**words, "csrf_token": csrf_from(page.text)},
+    )
+    assert done.status_code == 302
+    for token in (first, second, third):
+        assert app.test_client().get(f"/connexion/lien/{token}").status_code == 404
+
+
 def test_sign_in_is_rate_limited_per_account_across_clients(app, agent):
     def attempt(client, password):
         page = client.get("/connexion").text
