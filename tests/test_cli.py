@@ -203,6 +203,26 @@ def test_serve_preparation_loads_schemas_and_skips_bad_files(tmp_path, monkeypat
     assert any("version 2" in line for line in lines)
     assert not any("/connexion/lien/" in line for line in lines)  # admin exists
 
+    # Once an administrator has changed the form, a start (even with the
+    # shipped file changed again) never undoes that change.
+    own = dict(GOOD, description="Version de l'administrateur.")
+    mine = write(tmp_path, "mien.json", own)
+    run_cli(
+        tmp_path / "inst", "schema", "import", mine, "--slug", "registre-des-ruchers"
+    )
+    write(folder, "bon.json", dict(GOOD, description="Encore une autre."))
+    text = "\n".join(prepare("http://127.0.0.1:8000"))
+    assert "bon.json : registre-des-ruchers : fichier non appliqué" in text
+    assert "mien.json" in text and "(version 3)" in text
+    from dnt_forms import create_app
+    from dnt_forms.schemas.versions import current_version, get_form
+
+    app = create_app(instance=tmp_path / "inst")
+    with app.app_context():
+        form = get_form("registre-des-ruchers")
+        assert current_version(form).schema["description"] == own["description"]
+    app.extensions["dnt_public"].close()
+
 
 def test_publish_rebuild(instance):
     run_cli(instance, "init")

@@ -139,6 +139,11 @@ def _compiled(schema_json: str) -> list[FieldSpec]:
 def load_directory(folder: Path) -> list[tuple[str, str, list[str]]]:
     """Install every schema file of a folder; a bad file is reported and skipped.
 
+    A file seeds its form, and later versions of the file are applied too,
+    but only while the form's latest version came from that file: once an
+    administrator has changed the form (admin pages, `schema import`), a
+    restart must not undo that change. Such a file is reported, not applied.
+
     Returns (file name, outcome, messages) for each file.
     """
     report = []
@@ -146,10 +151,17 @@ def load_directory(folder: Path) -> list[tuple[str, str, list[str]]]:
         if path.name.startswith("_"):
             # Files starting with "_" hold shared definitions, not forms.
             continue
+        origin = f"form_schemas/{path.name}"
         try:
             loaded = load_file(path)
             slug = loaded.slug(stem=path.stem)
-            installed = install(loaded, slug, origin=f"form_schemas/{path.name}")
+            form = db.session.execute(
+                db.select(Form).filter_by(slug=slug)
+            ).scalar_one_or_none()
+            if form is not None and form.versions and form.origin != origin:
+                report.append((path.name, _changed_elsewhere(form), []))
+                continue
+            installed = install(loaded, slug, origin=origin)
         except InvalidSchemaError as exc:
             db.session.rollback()
             logger.warning("schema %s refused: %s", path.name, exc)
@@ -167,3 +179,18 @@ def load_directory(folder: Path) -> list[tuple[str, str, list[str]]]:
         )
         report.append((path.name, outcome, [str(w) for w in loaded.warnings]))
     return report
+
+
+def _changed_elsewhere(form: Form) -> str:
+    by = (
+        "les pages d'administration"
+        if form.origin == "administration"
+        else f"« {form.origin} »"
+        if form.origin
+        else "une autre source"
+    )
+    logger.info("form %s: changed by %s, its shipped file not applied", form.slug, by)
+    return (
+        f"{form.slug} : fichier non appliqué, le formulaire a été modifié depuis "
+        f"par {by} (version {form.versions[-1].number})"
+    )
