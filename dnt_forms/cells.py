@@ -92,6 +92,11 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
     for spec in fields:
         by_key.setdefault(spec.title.strip().casefold(), spec)
 
+    retired = {}
+    for item in json.loads(opened.form.retired_json or "[]"):
+        for key in (item["column"], item["title"].strip()):
+            retired.setdefault(key.casefold(), item["removed_in"])
+
     readers = _strict_readers(opened) if strict else {}
     columns, problems, seen = [], [], {}
     for index, name in enumerate(header):
@@ -100,6 +105,19 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
             # service's own: a new entry gets new ones.
             continue
         spec = by_key.get(name.strip().casefold())
+        if spec is None and name.strip().casefold() in retired:
+            # An export keeps removed fields' columns; their values would
+            # have nowhere to go, and dropping them unsaid would lose them.
+            version = retired[name.strip().casefold()]
+            problems.append(
+                Problem(
+                    1,
+                    name,
+                    f"champ retiré du formulaire en version {version} : "
+                    "retirez cette colonne du fichier",
+                )
+            )
+            continue
         if spec is None:
             known = ", ".join(s.column for s in fields[:12])
             problems.append(

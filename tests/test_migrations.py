@@ -456,6 +456,16 @@ def test_every_export_keeps_a_removed_field(app, make_form, tmp_path):
         [row] = list(csv.DictReader(handle))
     assert (row["nom"], row["commentaire"]) == ("B1", "Près")
 
+    # Loaded back, the removed field's column is named and explained, not
+    # called unknown, and its values are not dropped unsaid.
+    from dnt_forms.imports import ImportRefused, import_file
+
+    with app.app_context(), pytest.raises(ImportRefused) as refused:
+        import_file(form_for_admin("bancs"), tmp_path / "out.csv", None)
+    [problem] = refused.value.problems
+    assert problem.line == 1 and problem.column == "commentaire"
+    assert "retiré du formulaire en version 2" in problem.message
+
 
 def test_a_rename_reads_forward_in_the_history(app, make_form, agent):
     from dnt_forms.auth import find_user
