@@ -54,6 +54,19 @@ def _fail(message: str) -> None:
     raise CommandError(message)
 
 
+def _path(**kwargs) -> click.Path:
+    """click.Path named in French: click names it when this module is
+    imported, before main() points gettext at the French catalogue."""
+    kind = click.Path(**kwargs)
+    if not kwargs.get("dir_okay", True):
+        kind.name = "fichier"
+    elif not kwargs.get("file_okay", True):
+        kind.name = "dossier"
+    else:
+        kind.name = "chemin"
+    return kind
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Journal détaillé.")
 def cli(verbose: bool) -> None:
@@ -332,7 +345,7 @@ def _print_changes(installed) -> None:
 
 
 @schema_group.command("check")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=_path(dir_okay=False))
 def schema_check_command(file) -> None:
     """Vérifie un schéma ; code 1 et la liste des problèmes s'il est refusé."""
     from .schemas import load_file
@@ -348,7 +361,7 @@ def schema_check_command(file) -> None:
 
 
 @schema_group.command("import")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=_path(dir_okay=False))
 @click.option("--slug", help="Identifiant du formulaire.")
 @click.option("--draft", is_flag=True, help="Importe comme brouillon, sans publier.")
 @click.option("--to-complete", is_flag=True, help=TO_COMPLETE_HELP)
@@ -472,7 +485,7 @@ def publish_command(rebuild) -> None:
 
 @cli.command("import")
 @click.argument("slug")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=_path(dir_okay=False, exists=True))
 @click.option(
     "--user", "email", help="Compte (et donc organisation) auteur des entrées."
 )
@@ -483,7 +496,7 @@ def publish_command(rebuild) -> None:
 )
 @click.option(
     "--report",
-    type=click.Path(dir_okay=False),
+    type=_path(dir_okay=False),
     help="Écrit le rapport d'erreurs (CSV) dans ce fichier si l'import est refusé.",
 )
 def import_command(slug, file, email, org_code, report) -> None:
@@ -535,7 +548,7 @@ def import_command(slug, file, email, org_code, report) -> None:
     default="csv",
     show_default=True,
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Fichier écrit.")
+@click.option("-o", "--output", type=_path(dir_okay=False), help="Fichier écrit.")
 @click.option(
     "--all-fields",
     is_flag=True,
@@ -563,7 +576,7 @@ def export_command(slug, fmt, output, all_fields) -> None:
 
 
 @cli.command("backup")
-@click.argument("dest", type=click.Path(file_okay=False))
+@click.argument("dest", type=_path(file_okay=False))
 def backup_command(dest) -> None:
     """Copie cohérente des bases de l'instance, service en marche."""
     from .backup import backup

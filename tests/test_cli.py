@@ -60,6 +60,7 @@ def test_errors_are_french_on_stderr_without_traceback(instance, args, message):
         (["backup", "a", "b"], "Argument en trop : b"),
         (["import", "--limite"], "Option inconnue"),
         (["nulle-part"], "Commande inconnue"),
+        (["import", "f", "/nulle/part.csv"], "Fichier '/nulle/part.csv' introuvable"),
     ],
 )
 def test_click_usage_errors_are_french(instance, args, message):
