@@ -324,7 +324,7 @@ def _short(value) -> str:
 
 
 def _enum_message(value, error, spec) -> str:
-    shown = ", ".join(f"« {v} »" for v in value[:12])
+    shown = ", ".join(_("« %(value)s »", value=v) for v in value[:12])
     more = " …" if len(value) > 12 else ""
     return _("Valeur non autorisée : choisissez parmi %(values)s.", values=shown + more)
 
@@ -527,7 +527,9 @@ def apply_read_only(data: dict, specs: list[FieldSpec], previous: dict | None):
             if expected is not None:
                 set_at(data, spec.path, expected)
         elif sent != expected:
-            shown = _("vide") if expected is None else f"« {expected} »"
+            shown = (
+                _("vide") if expected is None else _("« %(value)s »", value=expected)
+            )
             errors.append(
                 _describe(
                     spec.pointer,

@@ -16,6 +16,7 @@ FORM = {
             "title": "Places",
             "x-purpose": "Sécurité.",
         },
+        "etage": {"type": "string", "enum": ["rdc", "1er"], "title": "Étage"},
     },
 }
 
@@ -83,3 +84,17 @@ def test_envelope_summaries_in_english(client, headers):
 def test_pages_stay_french_whatever_the_browser_asks(client):
     page = client.get("/connexion", headers={"Accept-Language": "en"}).text
     assert '<html lang="fr">' in page and "Connexion" in page
+
+
+def test_english_messages_quote_the_english_way(client, headers):
+    # The values a message quotes are data; the quotes around them are the
+    # language's own.
+    english = {**headers, "Accept-Language": "en"}
+    response = client.post(
+        "/api/v1/forms/salle/entries",
+        json={"nom": "A", "etage": "2e", "places": "12,5"},
+        headers=english,
+    )
+    messages = {e["message"] for e in response.get_json()["errors"]}
+    assert 'Étage: value not allowed: choose among "rdc", "1er".' in messages
+    assert not any("«" in message for message in messages), messages
