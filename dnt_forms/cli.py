@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from .config import base_url
 from .errors import DntFormsError, InvalidSchemaError
 
 logger = logging.getLogger(__name__)
@@ -251,7 +252,7 @@ def _split(value: str | None) -> list[str]:
 
 
 def _link(app, token: str) -> str:
-    return f"{app.config['DNT_BASE_URL'].rstrip('/')}/connexion/lien/{token}"
+    return f"{base_url(app.config, app.instance_path)}/connexion/lien/{token}"
 
 
 @cli.group("token")

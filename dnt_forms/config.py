@@ -25,9 +25,26 @@ DEFAULTS = {
     "DNT_DEFAULT_LICENSE_URL": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
     "DNT_SQL_TIME_LIMIT_MS": 1000,
     "DNT_ONE_TIME_LINK_HOURS": 72,
-    # Address people use to reach the service, for the links the CLI prints.
-    "DNT_BASE_URL": os.environ.get("DNT_FORMS_BASE_URL", "http://127.0.0.1:8000"),
+    # Address people use to reach the service, for the links the CLI prints
+    # (behind a proxy); unset, the address `serve` last listened on.
+    "DNT_BASE_URL": os.environ.get("DNT_FORMS_BASE_URL"),
 }
+
+
+# Written by `serve` in the instance: the address it listens on.
+SERVED_URL_FILE = "served_url"
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def base_url(config, instance: str | Path) -> str:
+    """The address for links printed by commands: $DNT_FORMS_BASE_URL, else
+    where `serve` last listened (a port other than 8000 included)."""
+    if config.get("DNT_BASE_URL"):
+        return config["DNT_BASE_URL"].rstrip("/")
+    try:
+        return (Path(instance) / SERVED_URL_FILE).read_text().strip() or DEFAULT_URL
+    except OSError:
+        return DEFAULT_URL
 
 
 def instance_path() -> Path:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from .config import instance_path, schemas_path
+from .config import SERVED_URL_FILE, base_url, instance_path, schemas_path
 
 logger = logging.getLogger(__name__)
 
 ADMIN_EMAIL_ENV = "DNT_FORMS_ADMIN_EMAIL"
 
 
-def prepare(base_url: str) -> list[str]:
+def prepare(served: str) -> list[str]:
     """Create the instance, load form_schemas/, repair public.db, first admin.
 
     Returns the lines to show the person who started the service.
@@ -28,6 +29,9 @@ def prepare(base_url: str) -> list[str]:
 
     app = create_app()
     lines = [f"Instance : {app.instance_path}"]
+    # The links that later commands print point where people reach us.
+    (Path(app.instance_path) / SERVED_URL_FILE).write_text(served + "\n")
+    link_base = base_url(app.config, app.instance_path)
     with app.app_context():
         folder = schemas_path()
         if folder.is_dir():
@@ -54,7 +58,7 @@ def prepare(base_url: str) -> list[str]:
             lines.append(
                 "Lien de connexion à usage unique (choisissez votre mot de passe) :"
             )
-            lines.append(f"{base_url}/connexion/lien/{token}")
+            lines.append(f"{link_base}/connexion/lien/{token}")
 
         # Nothing opened here may cross the fork into the workers.
         store.close()

@@ -225,6 +225,29 @@ def test_serve_preparation_loads_schemas_and_skips_bad_files(tmp_path, monkeypat
     app.extensions["dnt_public"].close()
 
 
+def test_links_printed_by_commands_point_where_serve_listens(tmp_path, monkeypatch):
+    from dnt_forms.serve import prepare
+
+    monkeypatch.delenv("DNT_FORMS_BASE_URL", raising=False)
+    monkeypatch.setenv("DNT_FORMS_SCHEMAS", str(tmp_path / "aucun"))
+    monkeypatch.setenv("DNT_FORMS_INSTANCE", str(tmp_path / "inst"))
+    assert any(
+        "http://127.0.0.1:8123/connexion/lien/" in line
+        for line in prepare("http://127.0.0.1:8123")
+    )
+    linked = run_cli(tmp_path / "inst", "user", "link", "admin@localhost")
+    assert last_line(linked).startswith("http://127.0.0.1:8123/connexion/lien/")
+    # Behind a proxy, the address people use wins.
+    proxied = run_cli(
+        tmp_path / "inst",
+        "user",
+        "link",
+        "admin@localhost",
+        env={"DNT_FORMS_BASE_URL": "https://formulaires.exemple.fr/"},
+    )
+    assert last_line(proxied).startswith("https://formulaires.exemple.fr/connexion/")
+
+
 def test_publish_rebuild(instance):
     run_cli(instance, "init")
     assert "reconstruite" in run_cli(instance, "publish", "--rebuild").stdout
