@@ -291,3 +291,24 @@ def test_a_stale_editor_page_keeps_the_pasted_schema_and_saves_nothing(admin, ap
     # The page's fresh token works.
     again = _post(admin, "/admin/formulaires/nouveau", {"schema": schema})
     assert again.status_code == 200
+
+
+def test_a_table_schema_form_links_the_schema_its_csv_follows(admin, app, make_form):
+    make_form(
+        {
+            "name": "bornes",
+            "fields": [
+                {"name": "id", "type": "string", "constraints": {"required": True}},
+                {"name": "ouverture", "type": "date", "format": "%d/%m/%Y"},
+            ],
+        },
+        "bornes",
+    )
+    settings = admin.get("/admin/formulaires/bornes").text
+    link = "/formulaires/bornes/schema-tableschema.json"
+    assert f'href="{link}"' in settings
+    served = admin.get(link)
+    assert served.status_code == 200
+    assert "bornes.schema.json" in served.headers["Content-Disposition"]
+    [_, ouverture] = served.get_json()["fields"]
+    assert ouverture["format"] == "%d/%m/%Y"

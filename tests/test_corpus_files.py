@@ -60,7 +60,7 @@ def _stored(app, slug) -> list[dict]:
 
 @pytest.mark.parametrize("folder", _folders("valid.csv"))
 def test_valid_file_imports_whole_and_exports_valid(
-    corpus, app, make_form, tmp_path, folder
+    corpus, app, make_form, tmp_path, folder, agent
 ):
     from dnt_forms.exports import export
     from dnt_forms.imports import import_file
@@ -84,6 +84,12 @@ def test_valid_file_imports_whole_and_exports_valid(
     ).validate()
     errors = [e.message for task in report.tasks for e in task.errors]
     assert report.valid, errors[:10]
+    # The schema the service hands out with the export is that one.
+    served = app.test_client().get(f"/formulaires/csv-{folder}/schema-tableschema.json")
+    assert served.status_code == 200
+    assert served.get_json() == schema.to_descriptor()
+    listing = agent.get(f"/formulaires/csv-{folder}/entrees/").text
+    assert f'href="/formulaires/csv-{folder}/schema-tableschema.json"' in listing
 
     # The same rows in an XLSX sheet import the same.
     import openpyxl

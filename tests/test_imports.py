@@ -402,6 +402,12 @@ def test_lists_of_groups_import_and_export_to_their_own_sheet(app, make_form, tm
     ]
 
 
+def test_only_a_table_schema_form_hands_out_a_table_schema(app, salles):
+    # The CSV of a JSON Schema form follows no Table Schema.
+    page = app.test_client().get("/formulaires/salles/schema-tableschema.json")
+    assert page.status_code == 404
+
+
 def test_an_export_imports_back(app, salles, make_form, tmp_path):
     """The service's own CSV export (reserved columns, ISO dates, true/false,
     lists as JSON) loads into a form of the same schema."""

@@ -11,7 +11,8 @@ from ..db import db
 from ..errors import DntFormsError
 from ..models import Form, Organisation, User
 from ..publish import sync_form
-from ..schemas.versions import close
+from ..schemas.versions import close, current_version
+from ..tabular import frictionless_schema
 from . import STATUS_LABELS, bp, form_or_404, form_title, page_error
 from .actions import managers_of, reopen, restrict_form, split_codes, unknown_org_codes
 from .schemas import publish_form
@@ -45,6 +46,8 @@ def _render(form: Form, errors: list[dict] | None = None, ticked=None):
         admins=admins,
         page_errors=errors,
         csv_left_out=_csv_left_out(form),
+        table_schema=bool(form.current_version)
+        and frictionless_schema(current_version(form)) is not None,
     )
     return body, 422 if errors else 200
 

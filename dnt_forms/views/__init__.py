@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import tempfile
@@ -11,6 +12,7 @@ from datetime import datetime, timezone
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -56,6 +58,7 @@ from ..forms import (
 )
 from ..permissions import can_see_entry, manages
 from ..store import entries_for, get_entry
+from ..tabular import frictionless_schema
 from ..validation import PARIS, draft_errors
 
 logger = logging.getLogger(__name__)
@@ -318,6 +321,7 @@ def entries(slug):
         shown=list(leaves(opened.specs))[:4],
         every_org=manages(user, opened.form),
         csv_left_out=left_out_note(left_out(opened, "csv")),
+        table_schema=frictionless_schema(opened.version) is not None,
     )
 
 
@@ -356,6 +360,27 @@ def export(slug, fmt):
     )
     if all_fields:
         response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/formulaires/<slug>/schema-tableschema.json")
+def table_schema(slug):
+    """The Table Schema that a Table Schema form's CSV export follows, as
+    its import repaired it: what a validator needs to check that file."""
+    try:
+        opened = form_for_admin(slug)
+    except SchemaNotFoundError:
+        abort(404)
+    schema = frictionless_schema(opened.version)
+    if opened.form.status == "draft" or schema is None:
+        abort(404)
+    response = current_app.response_class(
+        json.dumps(schema.to_descriptor(), ensure_ascii=False, indent=2),
+        mimetype="application/json",
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{slug}.schema.json"'
+    )
     return response
 
 
