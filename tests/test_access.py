@@ -608,14 +608,19 @@ def test_access_matrix(world, actor, method, path, expected):
         assert world.snapshot() == before, "a refused request changed something"
 
 
+# Published data, open to all like /data/ (drafts answer 404).
+PUBLIC_DATA = {"views.export", "views.table_schema"}
+
+
 def test_matrix_covers_every_entry_route_and_api_endpoint(world):
     """Each non-admin route of the app has at least one row in the matrix."""
     covered = set()
     for _actor, method, template, _code in MATRIX:
         covered.add(world.match(method, world.path(template))[0])
-    # Swept below; the export is public data, like /data/ (its unpublished
-    # fields are for managers: test_admin_schemas.py).
-    skipped = {"static", "auth.logout", "auth.one_time_link", "views.export"}
+    # Swept below; the export and the Table Schema it follows are public
+    # data, like /data/ (unpublished fields are for managers:
+    # test_admin_schemas.py).
+    skipped = {"static", "auth.logout", "auth.one_time_link", *PUBLIC_DATA}
     missing = {
         rule.endpoint
         for rule in world.app.url_map.iter_rules()
@@ -634,7 +639,7 @@ def _rules(world, *, api: bool) -> list:
 
 
 # Pages anyone may open without signing in.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.one_time_link", "views.export"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.one_time_link", *PUBLIC_DATA}
 
 
 def test_anonymous_is_sent_to_sign_in_on_every_page(world):

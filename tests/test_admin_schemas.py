@@ -312,3 +312,18 @@ def test_a_table_schema_form_links_the_schema_its_csv_follows(admin, app, make_f
     assert "bornes.schema.json" in served.headers["Content-Disposition"]
     [_, ouverture] = served.get_json()["fields"]
     assert ouverture["format"] == "%d/%m/%Y"
+
+
+def test_a_draft_form_hands_out_no_file(app, client):
+    # Drafts are invisible to agents: to the public files as well.
+    from dnt_forms.schemas import load_text
+    from dnt_forms.schemas.versions import install
+
+    with app.app_context():
+        install(
+            load_text(json.dumps({"fields": [{"name": "id", "type": "string"}]})),
+            "brouillon",
+            draft=True,
+        )
+    for path in ("export.csv", "export.json", "schema-tableschema.json"):
+        assert client.get(f"/formulaires/brouillon/{path}").status_code == 404, path
