@@ -213,7 +213,7 @@ class _KeyCheck:
         raw.execute("DROP TABLE IF EXISTS temp.import_keys")
         raw.execute(
             "CREATE TEMP TABLE import_keys (name TEXT, value TEXT, line INTEGER, "
-            "PRIMARY KEY (name, value))"
+            "PRIMARY KEY (name, value)) WITHOUT ROWID"
         )
         raw.execute(
             "INSERT INTO temp.import_keys SELECT key_name, key_value, -entry_id "
