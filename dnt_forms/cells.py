@@ -61,6 +61,9 @@ class Column:
     # A text cell that is not blank, when the column reads it apart: the
     # common case of a French file, called without the checks of `read`.
     text: Callable | None = None
+    # A Table Schema's plain text column: the text cells that mean "no
+    # value"; every other text cell is the value as is.
+    missing: frozenset | None = None
 
 
 def importable(specs: list[FieldSpec]) -> list[FieldSpec]:
@@ -135,7 +138,8 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
             continue
         seen[spec.column] = name
         if spec.column in readers:
-            columns.append(Column(index, name, spec, readers[spec.column]))
+            read, missing = readers[spec.column]
+            columns.append(Column(index, name, spec, read, missing=missing))
         else:
             columns.append(Column(index, name, spec, *_lenient_readers(spec)))
     for spec in fields:
@@ -148,11 +152,15 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
     return columns, problems
 
 
-def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
+def _strict_readers(opened: OpenForm) -> dict[str, tuple]:
     """Each field's reader from frictionless: its value reader (formats,
     decimalChar, true/false words) and its missing values. Not its cell
     reader: the constraints are left to the form's validator, which words
-    them in French like every other error."""
+    them in French like every other error.
+
+    With each reader, for a plain text field, its missing values: its
+    other text cells are read as themselves, without a call.
+    """
     schema = frictionless_schema(opened.version)
     missing = set(schema.missing_values)
     readers = {}
@@ -201,7 +209,8 @@ def _strict_readers(opened: OpenForm) -> dict[str, Callable]:
                 value = with_paris_offset(value)
             return value
 
-        readers[ts_field.name] = read
+        verbatim = ts_field.type == "string" and ts_field.format == "default"
+        readers[ts_field.name] = (read, frozenset(field_missing) if verbatim else None)
     return readers
 
 
@@ -425,12 +434,18 @@ def row_reader(columns: list[Column]) -> Callable:
     Unreadable cells become problems naming their column, the others are
     read. Each column's place in the data is worked out once.
     """
+
     # Free text at the top of the entry, the most common column, is kept
     # as typed: it gets a loop of its own, without the general one's checks.
+    def is_plain(column: Column) -> bool:
+        return len(column.spec.path) == 1 and (
+            column.text is str or column.missing is not None
+        )
+
     plain = [
-        (column.index, column.spec.path[0], column)
+        (column.index, column.spec.path[0], column.missing, column)
         for column in columns
-        if column.text is str and len(column.spec.path) == 1
+        if is_plain(column)
     ]
     plan = [
         (
@@ -441,16 +456,19 @@ def row_reader(columns: list[Column]) -> Callable:
             column,
         )
         for column in columns
-        if not (column.text is str and len(column.spec.path) == 1)
+        if not is_plain(column)
     ]
 
     def read_row(cells: list, line: int, problems: list) -> dict:
         data: dict = {}
         width = len(cells)
-        for index, name, column in plain:
+        for index, name, missing, column in plain:
             cell = cells[index] if index < width else None
             if type(cell) is str:
-                if cell and not cell.isspace():
+                if missing is None:
+                    if cell and not cell.isspace():
+                        data[name] = cell
+                elif cell not in missing:
                     data[name] = cell
             elif cell is not None:
                 # A typed XLSX cell (a number in a text column).
