@@ -145,7 +145,9 @@ def test_a_new_link_or_a_chosen_password_retires_the_other_links(app):
     )
     assert done.status_code == 302
     for token in (first, second, third):
-        assert app.test_client().get(f"/connexion/lien/{token}").status_code == 404
+        stale = app.test_client().get(f"/connexion/lien/{token}")
+        assert stale.status_code == 404
+        assert "Lien de connexion plus valable" in stale.text
 
 
 def test_sign_in_is_rate_limited_per_account_across_clients(app, agent):

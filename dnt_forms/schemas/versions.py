@@ -189,7 +189,11 @@ def _changed_elsewhere(form: Form) -> str:
         if form.origin
         else "une autre source"
     )
-    logger.info("form %s: changed by %s, its shipped file not applied", form.slug, by)
+    logger.info(
+        "form %s: changed from %s, its shipped file not applied",
+        form.slug,
+        form.origin,
+    )
     return (
         f"{form.slug} : fichier non appliqué, le formulaire a été modifié depuis "
         f"par {by} (version {form.versions[-1].number})"

@@ -6,7 +6,6 @@ import logging
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -121,7 +120,18 @@ def logout():
 def one_time_link(token):
     user = use_one_time_link(token)
     if user is None:
-        abort(404)
+        # Said plainly: the person holds a link that once worked.
+        return (
+            render_template(
+                "error.html",
+                code=404,
+                heading="Lien de connexion plus valable",
+                text="Ce lien a déjà servi, a été remplacé par un lien plus récent "
+                "ou a expiré. Demandez un nouveau lien à l'administrateur du "
+                "service.",
+            ),
+            404,
+        )
 
     form = SetPasswordForm()
     errors = []
