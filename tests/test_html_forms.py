@@ -335,6 +335,8 @@ def test_repeatable_group_without_javascript(agent, make_form, app):
     )
     assert wrong.status_code == 422
     assert 'href="#champ-1-r1-1"' in wrong.text
+    # The summary names the row, not only the field.
+    assert "Bénéficiaires, ligne 2 › Montant : doit" in unescape(wrong.text)
 
     # Remove the first row: the second moves up, what was typed is kept.
     removed = agent.post(

@@ -274,6 +274,20 @@ def summary(errors: list[dict], specs) -> list[dict]:
     """The errors in the order of the fields on the page, linked to each."""
     ordered = list(walk(specs))
     by_name = {spec.html_name: spec for spec in ordered}
+    by_path = {spec.path: spec for spec in ordered}
+
+    def title(error) -> str | None:
+        # A field of a list's row says which row: "Titre" alone would not
+        # tell a screen reader user which of the rows to fix.
+        spec = by_name.get(error.get("field"))
+        if spec is None or not error.get("title"):
+            return error.get("title")
+        rows = [
+            f"{by_path[spec.path[:k]].title}, ligne {step + 1}"
+            for k, step in enumerate(spec.path)
+            if type(step) is int and spec.path[:k] in by_path
+        ]
+        return " › ".join([*rows, error["title"]])
 
     def position(error):
         spec = by_name.get(error.get("field"))
@@ -286,7 +300,7 @@ def summary(errors: list[dict], specs) -> list[dict]:
         message = error["message"]
         if error.get("title"):
             message = message[:1].lower() + message[1:]
-        out.append({"anchor": anchor, "title": error.get("title"), "message": message})
+        out.append({"anchor": anchor, "title": title(error), "message": message})
     return out
 
 
