@@ -351,6 +351,11 @@ def test_repeatable_group_without_javascript(agent, make_form, app):
     assert removed.status_code == 200
     assert 'name="beneficiaires.0.nom" value="Club B"' in removed.text
     assert "Club A" not in removed.text
+    # The row now in its place takes the focus (a new page starts at the top).
+    focused = re.findall(
+        r"<fieldset[^>]*autofocus[^>]*>\s*<legend>([^<]*)", removed.text
+    )
+    assert focused == ["Bénéficiaires : ligne 1"]
 
     saved = agent.post(
         "/formulaires/subv/",

@@ -75,6 +75,10 @@ def test_add_and_remove_values_without_javascript(page, app):
     html = removed.text
     assert 'name="produits.1" value="prunes"' in html
     assert 'name="produits.2"' not in html
+    # The value now in its place takes the focus.
+    assert re.findall(r'<input[^>]*name="(produits\.\d)"[^>]*autofocus', html) == [
+        "produits.1"
+    ]
 
     saved = _post(
         page,

@@ -50,6 +50,7 @@ from ..exports import (
 )
 from ..forms import (
     ADD_ROW,
+    REMOVE_ROW,
     display,
     input_names,
     page_form,
@@ -141,6 +142,19 @@ def added_to(spec) -> bool:
     """Whether this page answers "add a row" to this list: the new row takes
     the focus, where the agent left it (the page is a new one)."""
     return request.method == "POST" and request.form.get(ADD_ROW) == spec.html_name
+
+
+@bp.app_template_global("removed_at")
+def removed_at(spec, count: int) -> int | None:
+    """Whether this page answers "remove a row" (or a value) of this list:
+    then the row now in its place, else the new last one, takes the focus,
+    which would otherwise fall back to the top of a new page."""
+    if request.method != "POST" or count == 0:
+        return None
+    name, _, index = (request.form.get(REMOVE_ROW) or "").rpartition(".")
+    if name != spec.html_name or not index.isdigit():
+        return None
+    return min(int(index), count - 1)
 
 
 @bp.app_template_global("field_value")
