@@ -498,3 +498,12 @@ def test_a_save_while_an_import_holds_the_store_keeps_what_was_typed(
     )
     assert saved.status_code == 302
     assert [r["association"] for r in public_rows(app, "salle")] == ["Judo"]
+
+
+def test_the_saved_message_takes_the_focus(form_page):
+    # Already on the page when it loads, a status message is not read out
+    # by screen readers: the focus brings them to it.
+    base = {"association": "A", "participants": "2", "date": "01/02/2025"}
+    response = post(form_page, {**base, "assurance": "oui"})
+    page = form_page.get(response.headers["Location"]).text
+    assert re.search(r'role="status" tabindex="-1" autofocus><p>Entrée n° 1', page)
