@@ -368,6 +368,10 @@ def test_repeatable_group_without_javascript(agent, make_form, app):
         (0, "Club A", 1200.5),
         (1, "Club B", 30.0),
     ]
+    # Read back, each value says its list and row as the form did.
+    entry = unescape(agent.get(saved.headers["Location"]).text)
+    assert "<dt>Bénéficiaires, ligne 2 › Montant</dt>" in entry
+    assert "beneficiaires › " not in entry
 
 
 def test_api_list_errors_point_at_the_row(client, token, make_form, app):

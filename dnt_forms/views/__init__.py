@@ -164,10 +164,30 @@ def field_value(data, spec):
 
 @bp.app_template_global("field_values")
 def field_values(specs, data):
-    """(spec, value) of every field that holds a value, for reading an entry."""
+    """(spec, value, the groups and rows it is in) of every field, for
+    reading an entry."""
+    shown = instantiate(specs, data)
+    by_path = {spec.path: spec for spec in walk(shown)}
     return [
-        (spec, value_at(data, spec.path)) for spec in leaves(instantiate(specs, data))
+        (spec, value_at(data, spec.path), ancestry(spec, by_path))
+        for spec in leaves(shown)
     ]
+
+
+def ancestry(spec, by_path: dict) -> list[str]:
+    """The groups and list rows a field is in, as people read them:
+    ["Siège"], ["Bénéficiaires, ligne 2"]; not its path's names and
+    indexes from 0."""
+    parts = []
+    path = spec.path
+    for k in range(1, len(path)):
+        if type(path[k - 1]) is int:
+            continue  # a row: said with its list
+        owner = by_path.get(path[:k])
+        title = owner.title if owner is not None else str(path[k - 1])
+        step = path[k]
+        parts.append(f"{title}, ligne {step + 1}" if type(step) is int else title)
+    return parts
 
 
 @bp.route("/")
@@ -296,12 +316,7 @@ def summary(errors: list[dict], specs) -> list[dict]:
         spec = by_name.get(error.get("field"))
         if spec is None or not error.get("title"):
             return error.get("title")
-        rows = [
-            f"{by_path[spec.path[:k]].title}, ligne {step + 1}"
-            for k, step in enumerate(spec.path)
-            if type(step) is int and spec.path[:k] in by_path
-        ]
-        return " › ".join([*rows, error["title"]])
+        return " › ".join([*ancestry(spec, by_path), error["title"]])
 
     def position(error):
         spec = by_name.get(error.get("field"))
