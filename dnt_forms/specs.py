@@ -194,6 +194,10 @@ class FieldSpec:
         if self.readonly:
             parts.append("Champ en lecture seule : sa valeur ne se modifie pas ici.")
         fmt_hint = FORMAT_HINTS.get(self.widget)
+        if self.widget == "json":
+            # A shape the form cannot draw is typed as JSON: say it before
+            # the agent types plain words and gets refused.
+            fmt_hint = JSON_HINTS.get(self.json_type, JSON_HINTS[None])
         if fmt_hint:
             parts.append(fmt_hint)
         if self.ref:
@@ -219,6 +223,12 @@ FORMAT_HINTS = {
     "lines": "Une valeur par ligne.",
     "repeated": "Une valeur par case ; le bouton « Ajouter une valeur » en ajoute une.",
     "const": "Valeur fixée par le formulaire : elle ne se modifie pas.",
+}
+
+JSON_HINTS = {
+    "array": 'À saisir en JSON : une liste entre crochets, par exemple ["Dupont", 42].',
+    "object": 'À saisir en JSON : un objet entre accolades, par exemple {"nom": "Dupont"}.',
+    None: 'À saisir en JSON, par exemple ["Dupont", 42] ou {"nom": "Dupont"}.',
 }
 
 

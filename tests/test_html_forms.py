@@ -511,3 +511,26 @@ def test_the_saved_message_takes_the_focus(form_page):
     response = post(form_page, {**base, "assurance": "oui"})
     page = form_page.get(response.headers["Location"]).text
     assert re.search(r'role="status" tabindex="-1" autofocus><p>Entrée n° 1', page)
+
+
+def test_a_field_typed_as_json_says_so(agent, make_form):
+    make_form(
+        {
+            "type": "object",
+            "properties": {
+                "couple": {
+                    "type": "array",
+                    "title": "Couple",
+                    "prefixItems": [{"type": "string"}, {"type": "integer"}],
+                    "items": False,
+                }
+            },
+        },
+        "couples",
+    )
+    html = unescape(agent.get("/formulaires/couples/").text)
+    assert '<textarea id="champ-0"' in html
+    assert (
+        'À saisir en JSON : une liste entre crochets, par exemple ["Dupont", 42].'
+        in html
+    )
