@@ -188,11 +188,18 @@ def _add_conditional_fields(specs, branches, schema, path, ids, published):
                 spec.published = spec.published and published
                 specs.append(spec)
                 by_name[name] = spec
+                for choice in spec.choices:
+                    choice.conditions.append(condition)
             else:
-                # The same field in several branches: one input, every choice.
-                known = {str(c.value) for c in spec.choices}
-                extra = _choices(prop, spec.widget)
-                spec.choices += [c for c in extra if str(c.value) not in known]
+                # The same field in several branches: one input, every
+                # choice, each saying which branches offer it.
+                known = {str(c.value): c for c in spec.choices}
+                for choice in _choices(prop, spec.widget):
+                    if str(choice.value) in known:
+                        known[str(choice.value)].conditions.append(condition)
+                    else:
+                        choice.conditions.append(condition)
+                        spec.choices.append(choice)
                 if spec.widget == "radio" and len(spec.choices) > RADIO_MAX:
                     spec.widget = "select"
             spec.conditions.append(condition)

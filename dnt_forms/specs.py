@@ -33,10 +33,37 @@ def choice_key(value) -> str:
 class Choice:
     value: object
     label: str
+    # For a field that several conditional branches define, each with its
+    # own choices: the conditions of the branches offering this one.
+    conditions: list = field(default_factory=list)
 
     @property
     def key(self) -> str:
         return choice_key(self.value)
+
+    @property
+    def script_conditions(self) -> list[dict]:
+        return script_conditions(self.conditions)
+
+
+def script_conditions(conditions: list[dict]) -> list[dict]:
+    """Conditions as the page's script reads them: values as posted."""
+
+    def posted(value) -> str:
+        if isinstance(value, bool):
+            return "oui" if value else "non"
+        return choice_key(value)
+
+    return [
+        {
+            "champ": c["field"],
+            "valeurs": None
+            if c["values"] is None
+            else [posted(v) for v in c["values"]],
+            "sauf": c["negate"],
+        }
+        for c in conditions
+    ]
 
 
 @dataclass
@@ -109,23 +136,13 @@ class FieldSpec:
 
     @property
     def script_conditions(self) -> list[dict]:
-        """The conditions as the page's script reads them: values as posted."""
+        return script_conditions(self.conditions)
 
-        def posted(value) -> str:
-            if isinstance(value, bool):
-                return "oui" if value else "non"
-            return choice_key(value)
-
-        return [
-            {
-                "champ": c["field"],
-                "valeurs": None
-                if c["values"] is None
-                else [posted(v) for v in c["values"]],
-                "sauf": c["negate"],
-            }
-            for c in self.conditions
-        ]
+    @property
+    def choices_by_branch(self) -> bool:
+        """Whether its choices depend on which condition holds (each branch
+        of an if/then offering its own)."""
+        return len({_condition_set(c.conditions) for c in self.choices}) > 1
 
     @property
     def readonly(self) -> bool:
@@ -193,6 +210,8 @@ class FieldSpec:
             parts.append(f"Obligatoire quand {when} est rempli.")
         if self.readonly:
             parts.append("Champ en lecture seule : sa valeur ne se modifie pas ici.")
+        if self.choices_by_branch:
+            parts.append(self._choices_hint())
         fmt_hint = FORMAT_HINTS.get(self.widget)
         if self.widget == "json":
             # A shape the form cannot draw is typed as JSON: say it before
@@ -209,6 +228,24 @@ class FieldSpec:
             shown = ", ".join(f"« {e} »" for e in self.examples[:3])
             parts.append(f"Exemple : {shown}.")
         return " ".join(parts) or None
+
+    def _choices_hint(self) -> str:
+        """« Choix si « Animal » vaut « Chat » : « Viande », « Herbe » ; … »:
+        without the script, every choice shows."""
+        groups: dict = {}
+        for choice in self.choices:
+            key = _condition_set(choice.conditions)
+            groups.setdefault(key, (choice.conditions, []))[1].append(choice.label)
+        said = [
+            (f"{_when(conditions)} : " if conditions else "toujours : ")
+            + ", ".join(f"« {label} »" for label in labels)
+            for conditions, labels in groups.values()
+        ]
+        return "Choix " + " ; ".join(said) + "."
+
+
+def _condition_set(conditions: list[dict]) -> str:
+    return json.dumps(conditions, sort_keys=True, default=str)
 
 
 FORMAT_HINTS = {

@@ -189,9 +189,16 @@ def test_conditional_fields_show_and_hide_with_the_answer(server, browser):
     assert not water.is_visible()  # no animal chosen yet
     page.check("input[name=animal][value=Fish]")
     assert water.is_visible()
+    # Each branch offers its own foods: a fish's, then a cat's.
+    worms = page.locator("input[name=food][value=worms]")
+    meat = page.locator("input[name=food][value=meat]")
+    assert worms.is_visible() and not meat.is_visible()
+    page.check("input[name=food][value=worms]")
     page.check("input[name=animal][value=Cat]")
     assert not water.is_visible()
-    assert page.locator("input[name=food]").first.is_visible()
+    assert meat.is_visible() and not worms.is_visible()
+    # The fish's food, no longer offered, is no longer chosen either.
+    assert not worms.is_checked()
     page.close()
 
 

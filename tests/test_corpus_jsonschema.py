@@ -9,6 +9,7 @@ keyword and its path.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import corpus_path, public_rows
@@ -192,6 +193,17 @@ def test_if_then_else_is_exact_on_the_server(corpus, client, token, make_form, a
     assert paths({"animal": "Fish", "food": "meat", "water": "sea"}) == {"/food"}
     html = agent.get("/formulaires/animaux/").text
     assert "Obligatoire si « animal » vaut « Fish »." in html
+    # Without the script every food shows: the hint says which goes with
+    # which animal, and each choice says it to the script.
+    assert (
+        "Choix si « animal » vaut « Cat » : « meat », « grass », « fish » ; "
+        "si « animal » vaut « Fish » : « insect », « worms »." in html
+    )
+    assert re.search(
+        r'<div class="option" data-conditions="[^"]*Fish[^"]*">\s*'
+        r'<input type="radio"[^>]*value="worms"',
+        html,
+    )
 
 
 @pytest.mark.parametrize("name", ROUND_TRIP)

@@ -40,7 +40,22 @@
         if (holds(list[j])) { shown = true; }
       }
       blocks[i].hidden = !shown;
+      if (!shown) { unchoose(blocks[i]); }
     }
+  }
+
+  /* A choice that the current answers do not offer cannot stay chosen:
+     the server would refuse it. Only choices are cleared; a hidden field
+     keeps what was typed in case its condition comes back. */
+  function unchoose(block) {
+    var inputs, k;
+    if (block.tagName === "OPTION") {
+      if (block.selected) { block.parentNode.value = ""; }
+      return;
+    }
+    if ((" " + block.className + " ").indexOf(" option ") === -1) { return; }
+    inputs = block.getElementsByTagName("input");
+    for (k = 0; k < inputs.length; k += 1) { inputs[k].checked = false; }
   }
 
   document.addEventListener("change", update);
