@@ -27,6 +27,7 @@ from . import french
 from .compiler import FieldSpec, leaves, set_at
 from .entries import OpenForm
 from .forms import convert_text, typed_item
+from .migrate import removed_in
 from .publish import RESERVED_COLUMNS
 from .tabular import api_value, frictionless_schema, sure_cell
 from .validation import with_paris_offset
@@ -95,11 +96,7 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
     for spec in fields:
         by_key.setdefault(spec.title.strip().casefold(), spec)
 
-    retired = {}
-    for item in json.loads(opened.form.retired_json or "[]"):
-        for key in (item["column"], item["title"].strip()):
-            retired.setdefault(key.casefold(), item["removed_in"])
-
+    retired = removed_in(opened.form)
     readers = _strict_readers(opened) if strict else {}
     columns, problems, seen = [], [], {}
     for index, name in enumerate(header):
@@ -107,11 +104,12 @@ def match_columns(header: list[str], opened: OpenForm, strict: bool):
             # Reserved columns (an export's `_id`, `_state`…) are the
             # service's own: a new entry gets new ones.
             continue
-        spec = by_key.get(name.strip().casefold())
-        if spec is None and name.strip().casefold() in retired:
+        key = name.strip().casefold()
+        spec = by_key.get(key)
+        if spec is None and key in retired:
             # An export keeps removed fields' columns; their values would
             # have nowhere to go, and dropping them unsaid would lose them.
-            version = retired[name.strip().casefold()]
+            version = retired[key]
             problems.append(
                 Problem(
                     1,

@@ -36,11 +36,14 @@ SERVED_URL_FILE = "served_url"
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def base_url(config, instance: str | Path) -> str:
+def base_url(config, instance: str | Path, served: str | None = None) -> str:
     """The address for links printed by commands: $DNT_FORMS_BASE_URL, else
-    where `serve` last listened (a port other than 8000 included)."""
+    where `serve` listens (`served`, or as it last wrote in the instance: a
+    port other than 8000 included)."""
     if config.get("DNT_BASE_URL"):
         return config["DNT_BASE_URL"].rstrip("/")
+    if served:
+        return served.rstrip("/")
     try:
         return (Path(instance) / SERVED_URL_FILE).read_text().strip() or DEFAULT_URL
     except OSError:

@@ -356,6 +356,16 @@ def _retired_fields(plan: Plan) -> list[dict]:
     return kept
 
 
+def removed_in(form: Form) -> dict[str, int]:
+    """The version that removed each retired field, by its column and its
+    title (casefolded, as a file's header names them)."""
+    out: dict[str, int] = {}
+    for item in json.loads(form.retired_json or "[]"):
+        for key in (item["column"], item["title"].strip()):
+            out.setdefault(key.casefold(), item["removed_in"])
+    return out
+
+
 def retired_specs(form: Form) -> list[FieldSpec]:
     """Published columns of removed fields, as specs reading Entry.retired_json."""
     return _retired_specs(form.retired_json or "[]")

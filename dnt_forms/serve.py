@@ -31,7 +31,7 @@ def prepare(served: str) -> list[str]:
     lines = [f"Instance : {app.instance_path}"]
     # The links that later commands print point where people reach us.
     (Path(app.instance_path) / SERVED_URL_FILE).write_text(served + "\n")
-    link_base = base_url(app.config, app.instance_path)
+    link_base = base_url(app.config, app.instance_path, served)
     with app.app_context():
         folder = schemas_path()
         if folder.is_dir():

@@ -142,7 +142,8 @@ class FieldSpec:
     def choices_by_branch(self) -> bool:
         """Whether its choices depend on which condition holds (each branch
         of an if/then offering its own)."""
-        return len({_condition_set(c.conditions) for c in self.choices}) > 1
+        first = self.choices[0].conditions if self.choices else []
+        return any(choice.conditions != first for choice in self.choices)
 
     @property
     def readonly(self) -> bool:

@@ -11,7 +11,7 @@ from ..db import db
 from ..errors import DntFormsError
 from ..models import Form, Organisation, User
 from ..publish import sync_form
-from ..schemas.versions import close, current_version
+from ..schemas.versions import close
 from ..tabular import frictionless_schema
 from . import STATUS_LABELS, bp, form_or_404, form_title, page_error
 from .actions import managers_of, reopen, restrict_form, split_codes, unknown_org_codes
@@ -45,20 +45,24 @@ def _render(form: Form, errors: list[dict] | None = None, ticked=None):
         managers=managers_of(form),
         admins=admins,
         page_errors=errors,
-        csv_left_out=_csv_left_out(form),
-        table_schema=bool(form.current_version)
-        and frictionless_schema(current_version(form)) is not None,
+        **_export_notes(form),
     )
     return body, 422 if errors else 200
 
 
-def _csv_left_out(form: Form) -> str | None:
+def _export_notes(form: Form) -> dict:
+    """What the export links say: entries the CSV leaves out, and whether it
+    follows a Table Schema (whose link is then shown)."""
     from ..entries import form_for_admin
     from ..exports import left_out, left_out_note
 
     if not form.current_version:
-        return None
-    return left_out_note(left_out(form_for_admin(form.slug), "csv"))
+        return {"csv_left_out": None, "table_schema": False}
+    opened = form_for_admin(form.slug)
+    return {
+        "csv_left_out": left_out_note(left_out(opened, "csv")),
+        "table_schema": frictionless_schema(opened.version) is not None,
+    }
 
 
 @bp.route("/formulaires/<slug>")
