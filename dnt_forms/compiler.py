@@ -6,8 +6,8 @@ into public.db and the exports all read the same specs.
 
 from __future__ import annotations
 
-from .schemas.check import is_nullable, labelled_choices, scalar_type
 from .schemas.conditions import VARIANT, object_variants, read_conditions
+from .schemas.shapes import is_nullable, labelled_choices, scalar_type
 from .specs import (
     NO_PURPOSE,
     ROW,

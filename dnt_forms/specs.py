@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from . import bounds
+from .pointers import pointer as json_pointer
 from .schemas.conditions import VARIANT
 
 NO_PURPOSE = "finalité non renseignée"
@@ -180,7 +181,7 @@ class FieldSpec:
     def pointer(self) -> str:
         """JSON Pointer of the field in an entry, as error paths give it."""
         keys = self.path or (self.name,)
-        return "".join("/" + str(k).replace("~", "~0").replace("/", "~1") for k in keys)
+        return json_pointer(keys)
 
     @property
     def sql_type(self) -> str:

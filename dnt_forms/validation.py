@@ -21,8 +21,9 @@ from jsonschema.validators import extend
 
 from . import bounds
 from .compiler import FieldSpec, instantiate, leaves, set_at, value_at, walk
-from .schemas.check import validator_class
+from .pointers import pointer
 from .schemas.conditions import is_variant
+from .schemas.drafts import validator_class
 
 logger = logging.getLogger(__name__)
 
@@ -450,11 +451,6 @@ def _dedupe(errors: list[dict]) -> list[dict]:
             seen.add(key)
             out.append(error)
     return out
-
-
-def pointer(parts) -> str:
-    """A JSON Pointer from path parts."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def error(path_parts, spec: FieldSpec | None, message: str) -> dict:

@@ -118,7 +118,7 @@ def _invalid_paths(schema: dict, data: dict) -> set[str]:
     field is placed at the field)."""
     from jsonschema import FormatChecker
 
-    from dnt_forms.schemas.check import validator_class
+    from dnt_forms.schemas.drafts import validator_class
 
     # The draft as INTERFACE.md reads it: draft-07 keywords mean draft-07.
     cls = validator_class(schema)

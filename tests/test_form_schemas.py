@@ -23,7 +23,7 @@ from dnt_forms.compiler import NO_PURPOSE, FieldSpec, compile_schema
 from dnt_forms.db import db
 from dnt_forms.models import Entry, Form, Organisation
 from dnt_forms.schemas import load_file
-from dnt_forms.schemas.check import DRAFT_2020
+from dnt_forms.schemas.drafts import DRAFT_2020
 from dnt_forms.schemas.naming import is_valid_slug
 from dnt_forms.schemas.versions import install
 from dnt_forms.validation import format_checker

@@ -7,7 +7,7 @@ from conftest import run_cli
 
 from dnt_forms.errors import InvalidSchemaError
 from dnt_forms.schemas import load_text
-from dnt_forms.schemas.check import DRAFT_07, detect_draft
+from dnt_forms.schemas.drafts import DRAFT_07, detect_draft
 
 
 def schema_with(prop: dict, name="champ", **root) -> str:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from ..config import schemas_path
 from ..errors import InvalidSchemaError, SchemaProblem
-from .check import check_json_schema, check_meta_schema
+from ..pointers import unescape
+from .check import check_json_schema
+from .drafts import check_meta_schema
 from .naming import is_valid_slug, slugify
 from .resolve import canonical_schema
 from .tableschema import import_table_schema, looks_like_table_schema
@@ -123,7 +125,7 @@ def _beyond_meta(data, problems: list[SchemaProblem], folders) -> list[SchemaPro
         parts = problem.path.split("/")
         if len(parts) < 3 or parts[1] != "properties":
             return []  # a problem of the whole schema: nothing to add safely
-        refused.add(parts[2].replace("~1", "/").replace("~0", "~"))
+        refused.add(unescape(parts[2]))
     kept = {k: v for k, v in data["properties"].items() if k not in refused}
     if not kept:
         return []

@@ -11,27 +11,18 @@ import difflib
 import itertools
 import json
 import logging
-import re
-
-from jsonschema import Draft7Validator, Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
 
 from .. import bounds
 from ..errors import InvalidSchemaError, SchemaProblem
+from ..pointers import escape
 from .conditions import HANDLED, VARIANT, object_variants, read_conditions
+from .drafts import check_meta_schema
 from .naming import field_name_problem
+from .shapes import SCALAR_TYPES, is_fields_group, labelled_choices, scalar_type
 
 logger = logging.getLogger(__name__)
 
-DRAFT_2020 = "https://json-schema.org/draft/2020-12/schema"
-DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
-# Keywords that only a draft-07 schema uses: their presence decides the
-# draft of a schema without "$schema".
-DRAFT7_MARKERS = ("definitions", "dependencies", "additionalItems")
-
-SCALAR_TYPES = ("string", "integer", "number", "boolean")
 ANNOTATIONS = {
     "title",
     "description",
@@ -122,111 +113,6 @@ KNOWN_FORMATS = {
 X_TYPES = {"year", "geopoint", "json"}
 
 
-def detect_draft(schema: dict) -> str:
-    """The draft a schema is read with: its $schema, else its keywords."""
-    if "$schema" in schema:
-        return schema["$schema"]
-    if _uses_draft7_keywords(schema):
-        return DRAFT_07
-    return DRAFT_2020
-
-
-def _uses_draft7_keywords(node) -> bool:
-    if isinstance(node, dict):
-        if any(k in node for k in DRAFT7_MARKERS):
-            return True
-        if isinstance(node.get("items"), list):
-            return True
-        return any(_uses_draft7_keywords(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_uses_draft7_keywords(v) for v in node)
-    return False
-
-
-def validator_class(schema: dict):
-    """The jsonschema validator class for the schema's draft."""
-    draft = detect_draft(schema)
-    if draft == DRAFT_07:
-        return Draft7Validator
-    return validator_for({"$schema": draft}, default=Draft202012Validator)
-
-
-def check_meta_schema(schema) -> None:
-    """Refuse a schema that its own draft's meta-schema rejects, with paths."""
-    if not isinstance(schema, dict):
-        raise InvalidSchemaError(
-            [SchemaProblem("", "le schéma doit être un objet JSON", "type")]
-        )
-    cls = validator_class(schema)
-    try:
-        cls.check_schema(schema)
-    except SchemaError as exc:
-        # check_schema also checks formats (a pattern must be a regex): the
-        # listing must too, or such a schema is refused with no problem said.
-        checker = cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
-        problems = [_meta_problem(error) for error in checker.iter_errors(schema)]
-        raise InvalidSchemaError(problems or [_meta_problem(exc)]) from None
-
-
-JSON_TYPES = "string, integer, number, boolean, array, object ou null"
-
-
-def _meta_problem(error) -> SchemaProblem:
-    """A meta-schema error in French, at the keyword the author wrote."""
-    path = list(error.absolute_path)
-    keyword = str(path[-1]) if path else str(error.validator)
-    value = json.dumps(error.instance, ensure_ascii=False)
-    if keyword == "type":
-        message = f"type {value} inconnu : utilisez {JSON_TYPES}"
-    elif error.validator == "type":
-        expected = error.validator_value
-        expected = " ou ".join(expected) if isinstance(expected, list) else expected
-        message = f"la valeur {value} n'a pas le bon type (attendu : {expected})"
-    elif error.validator == "enum":
-        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
-        message = f"valeur {value} non permise (valeurs permises : {allowed})"
-    elif error.validator == "format" and error.validator_value == "regex":
-        message = regex_problem(error.instance) or f"expression régulière {value}"
-    elif error.validator in ("minimum", "exclusiveMinimum", "minItems", "minLength"):
-        message = (
-            f"valeur {value} trop petite ({error.validator} {error.validator_value})"
-        )
-    else:
-        message = f"« {error.validator} » : {error.message}"
-    return SchemaProblem(_pointer(path), message, keyword)
-
-
-# What re says of a broken pattern, as an admin can act on it.
-_REGEX_REASONS = {
-    "missing ), unterminated subpattern": "parenthèse ouverte jamais fermée",
-    "unbalanced parenthesis": "parenthèse fermée jamais ouverte",
-    "unterminated character set": "crochet ouvert jamais fermé",
-    "bad character range": "intervalle de caractères à l'envers",
-    "nothing to repeat": "répétition (*, + ou ?) sans rien avant",
-    "multiple repeat": "deux répétitions de suite",
-    "min repeat greater than max repeat": "{n,m} avec n plus grand que m",
-    "bad escape": "barre oblique inverse mal placée (doublez-la dans le JSON)",
-}
-
-
-def regex_problem(pattern) -> str | None:
-    """Why a pattern is no regular expression, in French; None if it is."""
-    if not isinstance(pattern, str):
-        return None
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        reason = next(
-            (fr for en, fr in _REGEX_REASONS.items() if exc.msg.startswith(en)),
-            exc.msg,
-        )
-        return (
-            f"expression régulière « {pattern} » illisible : {reason} "
-            f"(caractère n° {(exc.pos or 0) + 1})"
-        )
-    return None
-
-
 def check_json_schema(schema) -> list[SchemaProblem]:
     """Return the warnings of a usable form schema, or raise InvalidSchemaError."""
     check_meta_schema(schema)
@@ -260,7 +146,7 @@ def _check_conditions(schema: dict, base: str, problems: list, warnings: list):
         for name, prop in branch.properties.items():
             if name in properties:
                 continue
-            path = f"{base}{branch.origin}/properties/{_escape(name)}"
+            path = f"{base}{branch.origin}/properties/{escape(name)}"
             problem = field_name_problem(name)
             if problem:
                 problems.append(SchemaProblem(path, problem, "properties"))
@@ -288,7 +174,7 @@ def _check_root(schema: dict, problems: list, warnings: list) -> None:
 
     for key in schema:
         if key not in ROOT_KEYS and key not in NOT_YET and not key.startswith("x-"):
-            warnings.append(SchemaProblem(f"/{_escape(key)}", _ignored(key), key))
+            warnings.append(SchemaProblem(f"/{escape(key)}", _ignored(key), key))
 
     _check_properties(schema, "", problems, warnings)
     _check_unique_key(schema, problems)
@@ -302,14 +188,14 @@ def _check_properties(schema: dict, base: str, problems: list, warnings: list):
             if name not in properties:
                 problems.append(
                     SchemaProblem(
-                        f"{base}/dependentRequired/{_escape(trigger)}",
+                        f"{base}/dependentRequired/{escape(trigger)}",
                         f"« {name} » n'est pas un champ de cet objet",
                         "dependentRequired",
                     )
                 )
     seen: dict[str, str] = {}
     for name, prop in properties.items():
-        path = f"{base}/properties/{_escape(name)}"
+        path = f"{base}/properties/{escape(name)}"
         problem = field_name_problem(name)
         if problem:
             problems.append(SchemaProblem(path, problem, "properties"))
@@ -347,7 +233,7 @@ def _check_renames(properties: dict, base: str, problems: list) -> None:
         old = prop.get("x-renamed-from") if isinstance(prop, dict) else None
         if not isinstance(old, str):
             continue
-        path = f"{base}/properties/{_escape(name)}/x-renamed-from"
+        path = f"{base}/properties/{escape(name)}/x-renamed-from"
         if old in properties:
             message = (
                 f"« {old} » est encore un champ de ce schéma : un champ renommé "
@@ -368,7 +254,7 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         return
     labelled = labelled_choices(prop) is not None
     # A group's conditions are checked with the group.
-    conditional = _is_fields_group(prop)
+    conditional = is_fields_group(prop)
     skip = set(HANDLED) if conditional else set()
     if any(
         key in NOT_YET
@@ -405,13 +291,13 @@ def _check_property(name, prop, path, problems, warnings) -> None:
         if any(key in keys for keys in ASSERTIONS.values()):
             problems.append(
                 SchemaProblem(
-                    f"{path}/{_escape(key)}",
+                    f"{path}/{escape(key)}",
                     f"« {key} » ne s'applique pas à un champ de type {kind}",
                     key,
                 )
             )
         else:
-            warnings.append(SchemaProblem(f"{path}/{_escape(key)}", _ignored(key), key))
+            warnings.append(SchemaProblem(f"{path}/{escape(key)}", _ignored(key), key))
 
     if kind == "array":
         _check_array(prop, path, problems, warnings)
@@ -478,7 +364,7 @@ def _check_group(name: str, prop: dict, path: str, problems, warnings) -> None:
         if key in GROUP_KEYS or key in ANNOTATIONS or key.startswith("x-"):
             continue
         if key not in NOT_YET:
-            warnings.append(SchemaProblem(f"{path}/{_escape(key)}", _ignored(key), key))
+            warnings.append(SchemaProblem(f"{path}/{escape(key)}", _ignored(key), key))
     if not (prop.get("x-purpose") or prop.get("description")):
         warnings.append(
             SchemaProblem(
@@ -506,7 +392,7 @@ def _check_array(prop: dict, path: str, problems: list, warnings: list) -> None:
         return
 
     item_kind = scalar_type(items)
-    if item_kind == "object" and _is_fields_group(items):
+    if item_kind == "object" and is_fields_group(items):
         _check_group("items", items, f"{path}/items", problems, warnings)
         return
     if item_kind == "object" and isinstance(items.get("enum"), list):
@@ -663,102 +549,9 @@ def _refuse_not_yet(node: dict, path: str, problems: list, skip=()) -> None:
         if key in NOT_YET:
             problems.append(
                 SchemaProblem(
-                    f"{path}/{_escape(key)}",
+                    f"{path}/{escape(key)}",
                     f"{NOT_YET[key]} : mot-clé « {key} » pas encore pris en charge "
                     "par le générateur de formulaires",
                     key,
                 )
             )
-
-
-CHOICE_BRANCH_KEYS = {"const", "enum", "title", "description", "type", "$comment"}
-
-
-def labelled_choices(prop: dict) -> list[tuple[object, str]] | None:
-    """(value, label) pairs of a `oneOf`/`anyOf` list of constants, else None.
-
-    This is how JSON Schema gives a label to each allowed value:
-    `"oneOf": [{"const": "nid_de_poule", "title": "Nid-de-poule"}, …]`.
-    """
-    for keyword in ("oneOf", "anyOf"):
-        branches = prop.get(keyword)
-        if not isinstance(branches, list) or not branches:
-            continue
-        out = []
-        for branch in branches:
-            if not isinstance(branch, dict) or set(branch) - CHOICE_BRANCH_KEYS:
-                return None
-            if "const" in branch:
-                value = branch["const"]
-            elif isinstance(branch.get("enum"), list) and len(branch["enum"]) == 1:
-                value = branch["enum"][0]
-            else:
-                return None
-            out.append((value, str(branch.get("title") or value)))
-        return out
-    return None
-
-
-def _is_fields_group(prop: dict) -> bool:
-    """An object whose fields the form shows: declared, or in variants."""
-    return scalar_type(prop) == "object" and (
-        isinstance(prop.get("properties"), dict) or object_variants(prop) is not None
-    )
-
-
-def _inferred_type(values: list) -> str | None:
-    kinds = set()
-    for value in values:
-        if isinstance(value, dict):
-            kinds.add("object")
-        elif isinstance(value, bool):
-            kinds.add("boolean")
-        elif isinstance(value, int):
-            kinds.add("integer")
-        elif isinstance(value, float):
-            kinds.add("number")
-        elif isinstance(value, str):
-            kinds.add("string")
-        elif value is not None:
-            return None
-    if kinds == {"integer", "number"}:
-        return "number"
-    return kinds.pop() if len(kinds) == 1 else None
-
-
-def scalar_type(prop: dict) -> str | None:
-    """The one non-null type of a property, or None if it has no single type.
-
-    Without "type", a list of allowed values tells it.
-    """
-    kind = prop.get("type")
-    if kind is None and object_variants(prop) is not None:
-        return "object"
-    if kind is None:
-        choices = labelled_choices(prop)
-        values = [v for v, _ in choices] if choices else prop.get("enum")
-        if "const" in prop:
-            values = [prop["const"]]
-        if isinstance(values, list):
-            return _inferred_type(values)
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        if len(kinds) != 1:
-            return None
-        kind = kinds[0]
-    if kind in SCALAR_TYPES or kind in ("array", "object"):
-        return kind
-    return None
-
-
-def is_nullable(prop: dict) -> bool:
-    kind = prop.get("type")
-    return isinstance(kind, list) and "null" in kind
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
-def _pointer(parts) -> str:
-    return "".join(f"/{_escape(str(p))}" for p in parts)

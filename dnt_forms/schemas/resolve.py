@@ -18,7 +18,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..errors import InvalidSchemaError, SchemaProblem
-from .check import DRAFT_07, DRAFT_2020, detect_draft
+from ..pointers import escape, unescape
+from .drafts import DRAFT_07, DRAFT_2020, detect_draft
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class _Resolver:
                 out[key] = value
             elif key in _MAP and isinstance(value, dict):
                 out[key] = {
-                    name: self.resolve(sub, f"{path}/{key}/{_escape(name)}", stack)
+                    name: self.resolve(sub, f"{path}/{key}/{escape(name)}", stack)
                     for name, sub in value.items()
                 }
             elif key in _ONE or key in _LIST:
@@ -162,7 +163,7 @@ class _Resolver:
 def _walk(document, pointer: str):
     node = document
     for part in pointer.lstrip("/").split("/") if pointer.strip("/") else []:
-        part = unquote(part).replace("~1", "/").replace("~0", "~")
+        part = unescape(unquote(part))
         node = node[int(part)] if isinstance(node, list) else node[part]
     return node
 
@@ -191,7 +192,3 @@ def _from_draft7(node):
         out.pop("additionalItems", None)
     out.pop("$schema", None)
     return out
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
